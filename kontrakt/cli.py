@@ -1,0 +1,84 @@
+"""The `kontrakt` command line: one verb per job (lint, assumptions, diff, ...).
+
+Each command is a thin shell over a library function, so the same behaviour is available from
+Python and from tests; commands print diagnostics and set the exit status, nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kontrakt.assumptions import collect_assumptions, format_assumptions
+from kontrakt.diagnostics import Level, format_text, to_json
+from kontrakt.lint import extension_schema, lint_paths
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="kontrakt",
+    help="Contract-first code generator and conformance suite for Norwegian data-sharing APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_SPECS = [Path("specs")]
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Documents or directories (default: specs/).", show_default=False),
+]
+
+
+@app.command()
+def lint(
+    paths: Paths = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text or json", case_sensitive=False)
+    ] = "text",
+    foreign: Annotated[
+        bool,
+        typer.Option(
+            "--foreign",
+            help="Documents we did not author: OpenAPI and reference checks only, "
+            "no house rules (x-kontrakt-api, rule ids, OpenAPI 3.1).",
+        ),
+    ] = False,
+) -> None:
+    """Validate OpenAPI documents and their x-kontrakt-* rules; exit 1 on any error."""
+    found = lint_paths(paths or DEFAULT_SPECS, authored=not foreign)
+    errors = [d for d in found if d.level is Level.ERROR]
+    if output_format.lower() == "json":
+        typer.echo(to_json(found))
+    else:
+        if found:
+            typer.echo(format_text(found))
+        documents = sorted({d.file for d in found})
+        summary = f"{len(errors)} error(s), {len(found) - len(errors)} warning(s)"
+        typer.echo(f"kontrakt lint: {summary}" + (f" in {', '.join(documents)}" if found else ""))
+    raise typer.Exit(1 if errors else 0)
+
+
+@app.command()
+def assumptions(
+    paths: Paths = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, markdown or json", case_sensitive=False)
+    ] = "text",
+) -> None:
+    """List everything the specs mark as kontrakt's proposal (x-kontrakt-assumption)."""
+    items = collect_assumptions(paths or DEFAULT_SPECS)
+    typer.echo(format_assumptions(items, output_format.lower()))
+
+
+@app.command("extension-schema")
+def extension_schema_command() -> None:
+    """Print the JSON Schema of the x-kontrakt-* vocabulary."""
+    typer.echo(json.dumps(extension_schema(), indent=2, ensure_ascii=False))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
