@@ -14,6 +14,7 @@ from kontrakt.diagnostics import Diagnostic, escape
 __all__ = ["SpecFile", "SpecLoadError", "find_documents", "read_spec"]
 
 DOCUMENT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
+SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class SpecLoadError(Exception):
@@ -98,11 +99,16 @@ def read_spec(path: Path) -> SpecFile:
 
 
 def find_documents(paths: list[Path]) -> list[Path]:
-    """Expand directories to the OpenAPI documents inside them, in a stable order."""
+    """Expand directories to the OpenAPI documents inside them, in a stable order.
+
+    A directory holding `openapi.yaml|yml|json` files (like specs/) yields just those; any other
+    directory yields every YAML and JSON file in it.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.name in DOCUMENT_NAMES))
+            named = sorted(p for p in path.rglob("*") if p.name in DOCUMENT_NAMES)
+            found.extend(named or sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES))
         else:
             found.append(path)
     return found

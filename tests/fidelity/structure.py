@@ -195,7 +195,10 @@ def _main(argv: Iterable[str] | None = None) -> int:
     renames = dict(item.split("=", 1) for item in args.renames)
     lines = compare(load(args.ours), load(args.upstream), renames, args.only_upstream_operations)
     for line in lines:
-        print(yaml.safe_dump([{"diff": line, "reason": "TODO"}], allow_unicode=True, width=200), end="")
+        print(
+            yaml.safe_dump([{"diff": line, "reason": "TODO"}], allow_unicode=True, width=200),
+            end="",
+        )
     print(f"# {len(lines)} differences", file=sys.stderr)
     return 0
 

@@ -62,7 +62,9 @@ def test_differences_are_exactly_the_allowlisted_ones(allowlist: Path) -> None:
     if unexplained:
         problems.append("unexplained differences:\n  " + "\n  ".join(unexplained))
     if stale:
-        problems.append("allow-list entries that no longer match a difference:\n  " + "\n  ".join(stale))
+        problems.append(
+            "allow-list entries that no longer match a difference:\n  " + "\n  ".join(stale)
+        )
     if duplicates:
         problems.append("duplicate allow-list entries:\n  " + "\n  ".join(duplicates))
     assert not problems, f"{allowlist.name}:\n" + "\n".join(problems)

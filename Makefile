@@ -1,0 +1,54 @@
+# kontrakt: few verbs, each works on a fresh clone (the virtual environment bootstraps itself).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPECS  := specs
+REPORTS ?= reports
+
+.PHONY: setup lint lint-specs generate check-generated test demo certify bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install kontrakt with its dev tools
+
+lint: $(STAMP) ## ruff (lint + format) and mypy on the code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint-specs: $(STAMP) ## OpenAPI + x-kontrakt-* checks on every contract in specs/
+	$(BIN)/kontrakt lint $(SPECS)
+
+generate: $(STAMP) ## regenerate generated/ from specs/ (the generator is issue #4)
+	@echo "kontrakt generate is not built yet (issue #4: generator); nothing was written." >&2
+	@exit 2
+
+check-generated: $(STAMP) ## fail when generated/ differs from what specs/ produce
+	@echo "kontrakt generate is not built yet (issue #4), so there is no generated/ to check." >&2
+	@exit 2
+
+test: lint lint-specs ## everything CI runs: code lint, spec lint, the test suite
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP) ## the main job; until providers exist: lint the contracts, list assumptions, diff DSOP
+	$(BIN)/kontrakt lint $(SPECS)
+	$(BIN)/kontrakt assumptions $(SPECS) | tail -n 1
+	@if $(BIN)/kontrakt --help | grep -q ' diff '; then \
+		$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml --fail-on never || true; \
+	fi
+
+certify: $(STAMP) ## certify the sandbox providers (issues #5 and #6)
+	@echo "kontrakt certify is not built yet (issues #5 sandbox, #6 harness)." >&2
+	@exit 2
+
+bench: $(STAMP) ## benchmarks against peer tools (bench/, with the generator of issue #4)
+	@echo "No benchmarks yet: they measure the generator of issue #4." >&2
+	@exit 2
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(REPORTS)
