@@ -15,6 +15,7 @@ __all__ = ["SpecFile", "SpecLoadError", "find_documents", "read_spec"]
 
 DOCUMENT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
 SUFFIXES = (".yaml", ".yml", ".json")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecLoadError(Exception):
@@ -83,8 +84,13 @@ def read_spec(path: Path) -> SpecFile:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            # Parse once (libyaml when present): the node tree gives the lines, then the data.
+            loader = _Loader(text)
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
             if node is not None:
                 _index(node, "", lines, integer_keys)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
