@@ -73,6 +73,7 @@ class _Collector:
         self.doc = doc
         self.renames = renames
         self.facts: set[str] = set()
+        self.owner: dict[str, str] = {}  # fact -> the named schema it describes
 
     def name(self, ref: str) -> str:
         raw = ref[len(SCHEMA_REF) :] if ref.startswith(SCHEMA_REF) else ref
@@ -147,13 +148,29 @@ class _Collector:
                     self.facts.add(f"media {label} {status} {media}")
                     self.schema(f"body {label} {status} {media}", (content or {}).get("schema"))
         for name, schema in ((self.doc.get("components") or {}).get("schemas") or {}).items():
-            self.schema(f"schema {self.renames.get(name, name)}", schema)
+            before = set(self.facts)
+            named = self.renames.get(name, name)
+            self.schema(f"schema {named}", schema)
+            self.owner.update({fact: named for fact in self.facts - before})
         return self.facts
 
 
 def facts(doc: Mapping[str, Any], renames: Mapping[str, str] | None = None) -> set[str]:
     """The structural facts of ``doc``; ``renames`` maps schema names onto the other side's names."""
     return _Collector(doc, renames or {}).collect()
+
+
+def _schema_facts(
+    doc: Mapping[str, Any], renames: Mapping[str, str]
+) -> tuple[set[str], dict[str, str]]:
+    collector = _Collector(doc, renames)
+    return collector.collect(), collector.owner
+
+
+def _collapse(found: set[str], owner: Mapping[str, str], alone: set[str]) -> set[str]:
+    """Replace the facts of schemas only one side has with one ``schema <Name> (whole schema)``."""
+    kept = {f for f in found if owner.get(f) not in alone}
+    return kept | {f"schema {name} (whole schema)" for name in alone}
 
 
 def operation_labels(doc: Mapping[str, Any]) -> set[str]:
@@ -168,11 +185,16 @@ def compare(
 ) -> list[str]:
     """Sorted difference lines: ``- fact`` only upstream, ``+ fact`` only ours.
 
-    ``renames`` maps upstream schema names to ours. With ``only_upstream_operations``, operations
-    that exist only in our document are reported once each (``+ operation ...``) and not expanded.
+    ``renames`` maps upstream schema names to ours. A named schema that only one side has is one
+    difference (``schema <Name> (whole schema)``), not one per property. With
+    ``only_upstream_operations``, operations that exist only in our document are reported once
+    each (``+ operation ...``) and not expanded.
     """
-    theirs = facts(upstream, renames)
-    mine = facts(ours)
+    theirs, their_owner = _schema_facts(upstream, renames or {})
+    mine, my_owner = _schema_facts(ours, {})
+    their_names, my_names = set(their_owner.values()), set(my_owner.values())
+    theirs = _collapse(theirs, their_owner, their_names - my_names)
+    mine = _collapse(mine, my_owner, my_names - their_names)
     if only_upstream_operations:
         extra = operation_labels(ours) - operation_labels(upstream)
         mine = {f for f in mine if not any(_mentions(f, label) for label in extra)}
