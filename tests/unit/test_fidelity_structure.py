@@ -87,3 +87,13 @@ def test_extra_operations_are_listed_once_when_only_upstream_operations_are_comp
     ours["paths"]["/b"] = copy.deepcopy(DOC["paths"]["/a"])
     assert compare(ours, DOC, only_upstream_operations=True) == ["+ operation GET /b"]
     assert len([f for f in facts(ours) if "/b" in f]) > 1
+
+
+def test_a_schema_only_one_side_has_is_one_difference() -> None:
+    ours = copy.deepcopy(DOC)
+    ours["components"]["schemas"]["Extra"] = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+    }
+    assert compare(ours, DOC) == ["+ schema Extra (whole schema)"]
+    assert compare(DOC, ours) == ["- schema Extra (whole schema)"]
