@@ -123,54 +123,39 @@ def _each(mapping: Any, parts: tuple[str, ...], kind: str) -> Iterator[_Node]:
                 yield from _walk(item, (*parts, str(name)), kind)
 
 
+_BODY = {"content": ("media-type", True), "headers": ("header", True), "schema": ("schema", False)}
+# For each kind of OpenAPI object: child key -> (kind of the child, whether it is a map of them).
+# Lists need no entry: `_walk` gives list items the kind of the list. "*" matches every key.
+_CHILDREN: dict[str, dict[str, tuple[str, bool]]] = {
+    "document": {"paths": ("path-item", True), "webhooks": ("path-item", True)},
+    "path-item": {**{m: ("operation", False) for m in METHODS}, "parameters": ("parameter", False)},
+    "operation": {
+        "responses": ("response", True),
+        "parameters": ("parameter", False),
+        "requestBody": ("request-body", False),
+        "callbacks": ("callbacks", True),
+    },
+    "callbacks": {"*": ("path-item", False)},
+    "response": _BODY,
+    "request-body": _BODY,
+    "parameter": _BODY,
+    "header": _BODY,
+    "media-type": {"schema": ("schema", False)},
+    "schema": {
+        **{k: ("schema", False) for k in (*SCHEMA_CHILD, *SCHEMA_LIST)},
+        **{k: ("schema", True) for k in SCHEMA_MAP},
+    },
+}
+
+
 def _walk_child(kind: str, key: str, child: Any, here: tuple[str, ...]) -> Iterator[_Node]:
-    if kind == "document":
-        if key == "paths" or key == "webhooks":
-            yield from _each(child, here, "path-item")
-        elif key == "components" and isinstance(child, dict):
-            for group, items in child.items():
-                yield from _each(items, (*here, group), COMPONENT_KINDS.get(group, "generic"))
-        else:
-            yield from _walk(child, here, "generic")
-    elif kind == "path-item":
-        yield from _walk(
-            child,
-            here,
-            "operation" if key in METHODS else "parameter" if key == "parameters" else "generic",
-        )
-    elif kind == "operation":
-        if key == "responses":
-            yield from _each(child, here, "response")
-        elif key == "parameters":
-            yield from _walk(child, here, "parameter")
-        elif key == "requestBody":
-            yield from _walk(child, here, "request-body")
-        elif key == "callbacks":
-            yield from _each(child, here, "callbacks")
-        else:
-            yield from _walk(child, here, "generic")
-    elif kind == "callbacks":
-        yield from _walk(child, here, "path-item")
-    elif kind in ("response", "request-body", "parameter", "header"):
-        if key == "content":
-            yield from _each(child, here, "media-type")
-        elif key == "headers":
-            yield from _each(child, here, "header")
-        elif key == "schema":
-            yield from _walk(child, here, "schema")
-        else:
-            yield from _walk(child, here, "generic")
-    elif kind == "media-type":
-        yield from _walk(child, here, "schema" if key == "schema" else "generic")
-    elif kind == "schema":
-        if key in SCHEMA_CHILD or key in SCHEMA_LIST:
-            yield from _walk(child, here, "schema")
-        elif key in SCHEMA_MAP:
-            yield from _each(child, here, "schema")
-        else:
-            yield from _walk(child, here, "generic")
-    else:
-        yield from _walk(child, here, "generic")
+    if kind == "document" and key == "components" and isinstance(child, dict):
+        for group, items in child.items():
+            yield from _each(items, (*here, group), COMPONENT_KINDS.get(group, "generic"))
+        return
+    table = _CHILDREN.get(kind, {})
+    child_kind, is_map = table.get(key) or table.get("*") or ("generic", False)
+    yield from (_each if is_map else _walk)(child, here, child_kind)
 
 
 def _location(kind: str) -> str:

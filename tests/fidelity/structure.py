@@ -21,23 +21,15 @@ from typing import Any
 
 import yaml
 
+from kontrakt.specfile import read_spec
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SCHEMA_REF = "#/components/schemas/"
 
 
 def load(path: Path) -> dict[str, Any]:
     """Read YAML or JSON; status codes written as bare integers (``200:``) become strings."""
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return _stringify_keys(data)  # type: ignore[no-any-return]
-
-
-def _stringify_keys(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _stringify_keys(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_stringify_keys(v) for v in node]
-    return node
+    return read_spec(path).data
 
 
 def _resolve(doc: Mapping[str, Any], node: Any) -> Any:
