@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import REPO, require_shared
 from tests.fidelity.structure import compare, load
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("KONTRAKT_SHARED", REPO.parent / "shared"))
 ALLOWLISTS = sorted((Path(__file__).parent / "allowlists").glob("*.yaml"))
-
-
-def _require_shared() -> None:
-    if SHARED.is_dir():
-        return
-    message = f"the publishers' documents are expected in {SHARED} (set KONTRAKT_SHARED)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _read_allowlist(path: Path) -> dict[str, Any]:
@@ -44,10 +33,10 @@ def test_every_fidelity_pair_has_an_allowlist() -> None:
 @pytest.mark.fidelity
 @pytest.mark.parametrize("allowlist", ALLOWLISTS, ids=lambda p: p.stem)
 def test_differences_are_exactly_the_allowlisted_ones(allowlist: Path) -> None:
-    _require_shared()
+    shared = require_shared()
     spec = _read_allowlist(allowlist)
     ours = load(REPO / spec["ours"])
-    upstream = load(SHARED / spec["upstream"])
+    upstream = load(shared / spec["upstream"])
     found = compare(
         ours,
         upstream,
