@@ -14,6 +14,7 @@ import typer
 
 from kontrakt.assumptions import collect_assumptions, format_assumptions
 from kontrakt.diagnostics import Level, format_text, to_json
+from kontrakt.diff.command import diff_command
 from kontrakt.lint import extension_schema, lint_paths
 
 __all__ = ["app"]
@@ -72,6 +73,9 @@ def assumptions(
     """List everything the specs mark as kontrakt's proposal (x-kontrakt-assumption)."""
     items = collect_assumptions(paths or DEFAULT_SPECS)
     typer.echo(format_assumptions(items, output_format.lower()))
+
+
+app.command("diff")(diff_command)
 
 
 @app.command("extension-schema")

@@ -1,0 +1,1476 @@
+"""Generic OpenAPI compatibility checks: paths, operations, parameters, bodies, responses, security.
+
+The rule table `GENERIC_RULES` is the single list of what is breaking, allowed or a warning for
+any OpenAPI document. Where oasdiff has a corresponding check its id is named, so our verdicts can
+be compared with that tool's; where we differ from its default level, the citation says why. The
+same module checks kontrakt's own extensions that are not tied to one publisher: the error
+catalogue, lifecycles (status machines), batch and pagination promises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kontrakt.diff.checks_schema import SchemaContext, SchemaDiff
+from kontrakt.diff.emit import Emitter
+from kontrakt.diff.load import Document, join
+from kontrakt.diff.model import Direction, MajorVersion, Rule, Verdict
+
+__all__ = [
+    "GENERIC_RULES",
+    "ErrorCatalogue",
+    "ErrorCode",
+    "check_catalogues",
+    "check_document",
+    "detect_major",
+    "error_catalogue",
+    "error_codes_from_snapshot",
+    "operations",
+]
+
+B, W, A = Verdict.BREAKING, Verdict.WARN, Verdict.ALLOWED
+REQ, RESP = Direction.REQUEST, Direction.RESPONSE
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
+
+
+def _rules(*rows: tuple[str, Verdict, str, str]) -> dict[str, Rule]:
+    return {r[0]: Rule(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+# fmt: off
+GENERIC_RULES: dict[str, Rule] = _rules(
+    # -- paths and operations
+    ("GEN-PATH-REMOVED", B, "A client calling the path now gets 404.", "api-path-removed-without-deprecation"),
+    ("GEN-PATH-REMOVED-DEPRECATED", W, "Removed after a deprecation mark; check the announced sunset date.", "api-path-removed-with-deprecation"),
+    ("GEN-PATH-ADDED", A, "New paths do not affect existing clients.", "endpoint-added"),
+    ("GEN-OPERATION-REMOVED", B, "A client using the method now gets 404/405.", "api-removed-without-deprecation"),
+    ("GEN-OPERATION-REMOVED-DEPRECATED", W, "Removed after a deprecation mark; check the announced sunset date.", "api-removed-with-deprecation"),
+    ("GEN-OPERATION-ADDED", A, "New operations do not affect existing clients.", "endpoint-added"),
+    ("GEN-OPERATION-DEPRECATED", A, "A deprecation mark warns clients; nothing breaks yet.", "endpoint-deprecated"),
+    ("GEN-OPERATION-ID-CHANGED", W, "Wire-compatible, but generated clients rename the method (oasdiff: INFO).", "api-operation-id-removed"),
+    # -- parameters
+    ("GEN-PARAM-ADDED-REQUIRED", B, "Old requests lack the new required parameter.", "new-required-request-parameter"),
+    ("GEN-PARAM-ADDED-OPTIONAL", A, "Old requests stay valid without the optional parameter.", "new-optional-request-parameter"),
+    ("GEN-PARAM-REMOVED", W, "Old requests still send it; the server may ignore or reject it.", "request-parameter-removed"),
+    ("GEN-PARAM-BECAME-REQUIRED", B, "Old requests that omit it are now rejected.", "request-parameter-became-required"),
+    ("GEN-PARAM-BECAME-OPTIONAL", A, "Every old request stays valid.", "request-parameter-became-optional"),
+    ("GEN-PARAM-MOVED", B, "Same name, other location (header/query/path/cookie): old requests send it in the wrong place.", ""),
+    ("GEN-PARAM-STYLE-CHANGED", B, "The wire serialisation (style/explode) of the parameter changed.", ""),
+    # -- request bodies
+    ("GEN-BODY-ADDED-REQUIRED", B, "Old requests have no body.", "added-required-request-body"),
+    ("GEN-BODY-ADDED-OPTIONAL", A, "Old requests stay valid without a body.", "added-optional-request-body"),
+    ("GEN-BODY-REMOVED", B, "Old requests send a body the operation no longer declares.", "request-body-removed"),
+    ("GEN-BODY-BECAME-REQUIRED", B, "Old requests without a body are now rejected.", "request-body-became-required"),
+    ("GEN-BODY-BECAME-OPTIONAL", A, "Every old request stays valid.", "request-body-became-optional"),
+    ("GEN-REQ-MEDIA-TYPE-REMOVED", B, "Old requests in that media type are rejected (415).", "request-body-media-type-removed"),
+    ("GEN-REQ-MEDIA-TYPE-SPECIALISED", B, "The request accepts a narrower media range than before.", "request-body-media-type-removed"),
+    ("GEN-REQ-MEDIA-TYPE-GENERALISED", A, "The request accepts a wider media range than before.", "request-body-media-type-added"),
+    ("GEN-REQ-MEDIA-TYPE-ADDED", A, "An extra accepted media type changes nothing for old clients.", "request-body-media-type-added"),
+    ("GEN-REQ-SCHEMA-ADDED", B, "A body that was free-form is now constrained.", "request-body-media-type-schema-added"),
+    ("GEN-REQ-SCHEMA-REMOVED", A, "The request body is no longer constrained.", "request-body-media-type-schema-removed"),
+    # -- responses
+    ("GEN-RESP-STATUS-REMOVED", B, "Issue #8: a removed status breaks clients generated for it (oasdiff: ERR for success, INFO otherwise).", "response-success-status-removed"),
+    ("GEN-RESP-STATUS-ADDED", A, "Issue #8: added status codes are allowed; clients treat unknown codes by class.", "response-non-success-status-added"),
+    ("GEN-RESP-MEDIA-TYPE-REMOVED", B, "Clients asking for that representation no longer get it (406).", "response-media-type-removed"),
+    ("GEN-RESP-MEDIA-TYPE-SPECIALISED", A, "The response media range got narrower (*/* -> application/json); old readers accepted it.", ""),
+    ("GEN-RESP-MEDIA-TYPE-GENERALISED", B, "The response may come in media types old readers do not expect.", "response-media-type-name-generalized"),
+    ("GEN-RESP-MEDIA-TYPE-ADDED", A, "An extra representation changes nothing for old clients.", "response-media-type-added"),
+    ("GEN-RESP-SCHEMA-REMOVED", B, "The response body is no longer described.", "response-body-media-type-schema-removed"),
+    ("GEN-RESP-SCHEMA-ADDED", A, "The response body is now described.", "response-body-media-type-schema-added"),
+    ("GEN-RESP-HEADER-REMOVED-REQUIRED", B, "Clients reading the required header no longer get it.", "required-response-header-removed"),
+    ("GEN-RESP-HEADER-REMOVED-OPTIONAL", W, "An optional header is gone; readers should have coped with its absence.", "optional-response-header-removed"),
+    ("GEN-RESP-HEADER-ADDED", A, "New response headers do not affect old readers.", ""),
+    ("GEN-RESP-HEADER-BECAME-OPTIONAL", B, "Readers relying on the header may not get it.", "response-header-became-optional"),
+    ("GEN-RESP-HEADER-BECAME-REQUIRED", A, "The header is now always sent.", ""),
+    ("GEN-RESP-ERROR-CODE-ADDED", A, "x-kontrakt-errors: a response may carry a new domain code from the catalogue.", ""),
+    ("GEN-RESP-ERROR-CODE-REMOVED", A, "x-kontrakt-errors: a response no longer carries a code (narrower response).", ""),
+    # -- schemas, request side
+    ("GEN-REQ-TYPE-NARROWED", B, "The request value space shrank or changed type; old requests may be rejected.", "request-property-type-changed"),
+    ("GEN-REQ-TYPE-WIDENED", A, "The request accepts more types than before.", "request-property-type-generalized"),
+    ("GEN-REQ-FORMAT-NARROWED", B, "A stricter (or different) request format rejects old values.", "request-parameter-type-changed"),
+    ("GEN-REQ-FORMAT-WIDENED", A, "The request format constraint was relaxed.", "request-parameter-type-generalized"),
+    ("GEN-REQ-BECAME-NOT-NULLABLE", B, "Old requests sending null are rejected.", "request-property-became-not-nullable"),
+    ("GEN-REQ-BECAME-NULLABLE", A, "The request accepts null as well.", "request-property-became-nullable"),
+    ("GEN-REQ-ENUM-VALUE-REMOVED", B, "Old requests using the value are rejected.", "request-property-enum-value-removed"),
+    ("GEN-REQ-ENUM-VALUE-ADDED", A, "Issue #8: new enum values in requests are allowed.", "request-property-enum-value-added"),
+    ("GEN-REQ-BECAME-ENUM", B, "A free value is now limited to a list.", "request-property-became-enum"),
+    ("GEN-REQ-ENUM-DROPPED", A, "The request value is no longer limited to a list.", ""),
+    ("GEN-REQ-PROPERTY-ADDED-REQUIRED", B, "Old request bodies lack the new required property.", "new-required-request-property"),
+    ("GEN-REQ-PROPERTY-ADDED", A, "New optional request properties do not affect old requests.", "new-optional-request-property"),
+    ("GEN-REQ-PROPERTY-REMOVED", W, "Old requests still send it; the server may ignore or reject it.", "request-property-removed"),
+    ("GEN-REQ-PROPERTY-RENAMED", B, "Old requests send the old name, which is no longer read.", ""),
+    ("GEN-REQ-PROPERTY-BECAME-REQUIRED", B, "Old requests that omit it are rejected.", "request-property-became-required"),
+    ("GEN-REQ-PROPERTY-BECAME-OPTIONAL", A, "Every old request stays valid.", "request-property-became-optional"),
+    ("GEN-REQ-CONSTRAINT-NARROWED", B, "A tighter bound rejects old request values.", "request-property-max-length-decreased"),
+    ("GEN-REQ-CONSTRAINT-WIDENED", A, "A looser bound accepts every old request value.", "request-property-max-length-increased"),
+    ("GEN-REQ-PATTERN-ADDED", B, "A new pattern rejects old request values.", "request-property-pattern-added"),
+    ("GEN-REQ-PATTERN-REMOVED", A, "The request pattern constraint was removed.", "request-property-pattern-removed"),
+    ("GEN-PATTERN-CHANGED", W, "A changed pattern may accept different values; review it.", "request-property-pattern-changed"),
+    ("GEN-REQ-ADDITIONAL-CLOSED", B, "Undeclared request properties are now rejected.", ""),
+    ("GEN-REQ-ADDITIONAL-OPENED", A, "The request object now admits undeclared properties.", ""),
+    ("GEN-REQ-VARIANT-REMOVED", B, "Old requests in the removed shape are rejected.", "request-body-one-of-removed"),
+    ("GEN-REQ-VARIANT-ADDED", A, "The request accepts one more shape.", "request-body-one-of-added"),
+    ("GEN-REQ-ALTERNATIVES-LIFTED", A, "The request is no longer limited to a set of alternatives (anyOf/oneOf dropped).", "request-body-any-of-removed"),
+    ("GEN-REQ-ALTERNATIVES-IMPOSED", B, "The request must now match one of a set of alternatives.", "request-body-one-of-added"),
+    ("GEN-REQ-DEFAULT-CHANGED", W, "Clients omitting the value get another behaviour (oasdiff: INFO).", "request-parameter-default-value-changed"),
+    # -- schemas, response side
+    ("GEN-RESP-TYPE-WIDENED", B, "The response may now hold values old readers cannot parse.", "response-property-type-changed"),
+    ("GEN-RESP-TYPE-NARROWED", A, "The response returns a subset of the old types.", "response-property-type-specialized"),
+    ("GEN-RESP-FORMAT-WIDENED", B, "The response format is looser or different; old readers may fail.", "response-property-type-changed"),
+    ("GEN-RESP-FORMAT-NARROWED", A, "The response format got stricter.", "response-property-type-specialized"),
+    ("GEN-RESP-BECAME-NULLABLE", B, "Old readers may not expect null.", "response-property-became-nullable"),
+    ("GEN-RESP-BECAME-NOT-NULLABLE", A, "The response no longer contains null there.", "response-property-became-not-nullable"),
+    ("GEN-RESP-ENUM-VALUE-REMOVED", B, "Issue #8: an enum value removed from a response breaks clients that map it (oasdiff: INFO).", "response-property-enum-value-removed"),
+    ("GEN-RESP-ENUM-VALUE-ADDED", W, "Readers with a closed list of values may meet an unknown one.", "response-property-enum-value-added"),
+    ("GEN-RESP-ENUM-VALUE-ADDED-OPEN", A, "x-kontrakt-open-enum: readers must already tolerate new values.", "response-property-enum-value-added"),
+    ("GEN-RESP-BECAME-ENUM", A, "The response value is now limited to a list.", ""),
+    ("GEN-RESP-ENUM-DROPPED", W, "The response value is no longer limited to the list readers know.", ""),
+    ("GEN-RESP-PROPERTY-ADDED", A, "Issue #8: new response properties are allowed; clients are tolerant readers.", "response-optional-property-added"),
+    ("GEN-RESP-PROPERTY-REMOVED", B, "Issue #8: readers of the property no longer get it (oasdiff: ERR if required).", "response-required-property-removed"),
+    ("GEN-RESP-PROPERTY-RENAMED", B, "Readers of the old name no longer get it.", "response-required-property-removed"),
+    ("GEN-RESP-PROPERTY-BECAME-OPTIONAL", B, "Readers relying on the property may not get it.", "response-property-became-optional"),
+    ("GEN-RESP-PROPERTY-BECAME-REQUIRED", A, "The property is now always present.", "response-property-became-required"),
+    ("GEN-RESP-CONSTRAINT-WIDENED", B, "The response may exceed bounds old readers rely on.", "response-property-max-length-increased"),
+    ("GEN-RESP-CONSTRAINT-NARROWED", A, "The response stays within the old bounds.", "response-property-max-length-decreased"),
+    ("GEN-RESP-PATTERN-ADDED", A, "The response value is now constrained by a pattern.", ""),
+    ("GEN-RESP-PATTERN-REMOVED", W, "The response value is no longer constrained by the pattern readers knew.", ""),
+    ("GEN-RESP-ADDITIONAL-OPENED", W, "The response object may now carry undeclared properties.", ""),
+    ("GEN-RESP-ADDITIONAL-CLOSED", A, "The response object no longer carries undeclared properties.", ""),
+    ("GEN-RESP-VARIANT-ADDED", B, "The response may have a shape old readers do not know.", "response-body-one-of-added"),
+    ("GEN-RESP-ALTERNATIVES-LIFTED", W, "The response is no longer limited to the alternatives readers know.", "response-body-one-of-removed"),
+    ("GEN-RESP-ALTERNATIVES-IMPOSED", A, "The response now matches one of a set of alternatives.", "response-body-one-of-added"),
+    ("GEN-RESP-VARIANT-REMOVED", A, "The response has one shape fewer.", "response-body-one-of-removed"),
+    # -- security
+    ("GEN-SECURITY-REQUIRED", B, "Issue #8: a security requirement was added; old credentials no longer suffice.", "api-security-removed"),
+    ("GEN-SECURITY-ALTERNATIVE-REMOVED", B, "A way of authenticating that clients used is no longer accepted.", "api-security-removed"),
+    ("GEN-SECURITY-ALTERNATIVE-ADDED", A, "One more accepted way of authenticating.", "api-security-added"),
+    ("GEN-SECURITY-RELAXED", A, "Fewer credentials are required than before.", "api-security-removed"),
+    ("GEN-SECURITY-SCOPE-ADDED", B, "Old tokens lack the new scope.", "api-security-scope-added"),
+    ("GEN-SECURITY-SCOPE-REMOVED", A, "Old tokens still carry enough scopes.", "api-security-scope-removed"),
+    ("GEN-SECURITY-SCHEME-CHANGED", B, "How credentials are presented changed (type, location, name or scheme).", "api-security-component-type-updated"),
+    # -- version and servers
+    ("GEN-MAJOR-VERSION", A, "A new major version may break; the report lists what a client must change.", "api-major-version-not-bumped"),
+    ("GEN-SERVER-REMOVED", W, "A server URL clients may be configured with is gone.", ""),
+    # -- kontrakt extensions: error catalogue
+    ("GEN-ERROR-CODE-ADDED", A, "New domain error codes may be added.", ""),
+    ("GEN-ERROR-CODE-REMOVED", B, "A domain error code clients handle is gone.", ""),
+    ("GEN-ERROR-CODE-RENUMBERED", B, "The same error now has another code.", ""),
+    ("GEN-ERROR-CODE-NAME-CHANGED", B, "The code's name changed: clients matching it by name break.", ""),
+    ("GEN-ERROR-CODE-TEXT-CHANGED", W, "Only the wording of the code's title or description changed.", ""),
+    ("GEN-ERROR-CODE-STATUS-CHANGED", B, "The code comes with another HTTP status than before.", ""),
+    ("GEN-ERROR-CODE-STATUS-ADDED", W, "The code may now also come with another HTTP status.", ""),
+    ("GEN-ERROR-FORMAT-CHANGED", B, "Where or how the code sits in the error body changed.", ""),
+    # -- kontrakt extensions: lifecycles (status codes)
+    ("GEN-LIFECYCLE-ADDED", A, "A new status machine.", ""),
+    ("GEN-LIFECYCLE-REMOVED", B, "A status machine clients follow is gone.", ""),
+    ("GEN-STATE-ADDED", A, "New state; readers treat unknown states as non-terminal (unknown-states).", ""),
+    ("GEN-STATE-ADDED-CLOSED", W, "New state in a lifecycle whose readers reject unknown states.", ""),
+    ("GEN-STATE-REMOVED", B, "A state (status code) clients know is gone.", ""),
+    ("GEN-STATE-RENAMED", B, "The same status code now has another name.", ""),
+    ("GEN-STATE-RENUMBERED", B, "The state now has another numeric code.", ""),
+    ("GEN-STATE-TERMINAL-CHANGED", B, "Whether the state is final changed; polling clients stop or loop wrongly.", ""),
+    ("GEN-STATE-TEXT-CHANGED", W, "Only the description of the state changed.", ""),
+    ("GEN-TRANSITION-ADDED", W, "A new move between states; clients may see an unexpected sequence.", ""),
+    ("GEN-TRANSITION-REMOVED", A, "A move between states no longer happens.", ""),
+    # -- kontrakt extensions: batches and pagination
+    ("GEN-BATCH-WEAKENED", B, "A batch promise (atomicity, order, size, error index) was weakened.", ""),
+    ("GEN-BATCH-RELAXED", A, "A batch accepts more items than before.", ""),
+    ("GEN-PAGINATION-CHANGED", B, "Clients page through results another way.", ""),
+    ("GEN-PAGINATION-ADDED", A, "Results are now paged in a declared way.", ""),
+)
+# fmt: on
+
+_VERSION_SEGMENT = re.compile(r"^v?(\d+)(?:\.\d+)*$")
+_PATH_VERSION = re.compile(r"^/(v\d+)(?=/|$)")
+
+
+# -- versions ---------------------------------------------------------------------------
+
+
+def _server_version(doc: Document) -> tuple[str, str] | None:
+    for i, server in enumerate(doc.data.get("servers") or []):
+        url = str(server.get("url", "")) if isinstance(server, dict) else ""
+        segments = [s for s in re.sub(r"^[a-z]+://[^/]*", "", url).split("/") if s]
+        for segment in reversed(segments):
+            if _VERSION_SEGMENT.match(segment):
+                return segment, f"/servers/{i}/url"
+    return None
+
+
+def _path_version(doc: Document) -> str | None:
+    paths = list((doc.data.get("paths") or {}).keys())
+    found = {m.group(1) for p in paths if (m := _PATH_VERSION.match(p))}
+    if paths and len(found) == 1 and all(_PATH_VERSION.match(p) for p in paths):
+        return found.pop()
+    return None
+
+
+def _major(token: str) -> int | None:
+    m = _VERSION_SEGMENT.match(token.strip())
+    return int(m.group(1)) if m else None
+
+
+def detect_major(old: Document, new: Document, *, info_counts: bool) -> MajorVersion | None:
+    """A new major version between the documents: the URL version (servers or a ``/vN`` prefix on
+    every path) first; ``info.version`` only when ``info_counts`` (generic rules)."""
+    for source, ov, nv in (
+        ("servers", _server_version(old), _server_version(new)),
+        ("paths", _path_version(old), _path_version(new)),
+    ):
+        o_tok = ov[0] if isinstance(ov, tuple) else ov
+        n_tok = nv[0] if isinstance(nv, tuple) else nv
+        if o_tok and n_tok:
+            om, nm = _major(o_tok), _major(n_tok)
+            if om is not None and nm is not None and om != nm:
+                return MajorVersion(o_tok, n_tok, source)
+    if info_counts:
+        o_info = str((old.data.get("info") or {}).get("version", ""))
+        n_info = str((new.data.get("info") or {}).get("version", ""))
+        om, nm = _major(o_info.split(".")[0]), _major(n_info.split(".")[0])
+        if om is not None and nm is not None and om != nm:
+            return MajorVersion(o_info, n_info, "info.version")
+    return None
+
+
+def _path_key(path: str, strip_version: bool) -> str:
+    if strip_version:
+        path = _PATH_VERSION.sub("", path) or "/"
+    return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/") or "/")
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+@dataclass
+class Operation:
+    """One operation with its path-level parameters merged in."""
+
+    method: str
+    path: str
+    ptr: str
+    node: dict[str, Any]
+    params: dict[tuple[str, str], tuple[dict[str, Any], str]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+def _param_key(param: Mapping[str, Any], path: str) -> tuple[str, str]:
+    where = str(param.get("in", ""))
+    name = str(param.get("name", ""))
+    if where == "path":
+        # Path parameters are matched by position, so renaming {ref} to {accountRef} is no change.
+        names = re.findall(r"\{([^}]*)\}", path)
+        return ("path", str(names.index(name)) if name in names else name)
+    if where == "header":
+        return ("header", name.lower())
+    return (where, name)
+
+
+def operations(doc: Document, strip_version: bool) -> dict[str, dict[str, Operation]]:
+    """Operations by normalised path key and method."""
+    result: dict[str, dict[str, Operation]] = {}
+    for path, item in (doc.data.get("paths") or {}).items():
+        item_ptr = join("", "paths", path)
+        item, item_ptr = doc.deref(item, item_ptr)
+        if not isinstance(item, dict):
+            continue
+        shared: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        for i, raw in enumerate(item.get("parameters") or []):
+            param, ptr = doc.deref(raw, join(item_ptr, "parameters", i))
+            if isinstance(param, dict):
+                shared[_param_key(param, path)] = (param, ptr)
+        ops: dict[str, Operation] = {}
+        for method in METHODS:
+            node = item.get(method)
+            if not isinstance(node, dict):
+                continue
+            op_ptr = join(item_ptr, method)
+            params = dict(shared)
+            for i, raw in enumerate(node.get("parameters") or []):
+                param, ptr = doc.deref(raw, join(op_ptr, "parameters", i))
+                if isinstance(param, dict):
+                    params[_param_key(param, path)] = (param, ptr)
+            ops[method] = Operation(method, path, op_ptr, node, params)
+        result.setdefault(_path_key(path, strip_version), {}).update(ops)
+    return result
+
+
+class _OperationDiff:
+    """Compares the operations, security and servers of two OpenAPI documents."""
+
+    def __init__(self, old: Document, new: Document, em: Emitter, strip_version: bool) -> None:
+        self.old, self.new, self.em = old, new, em
+        self.schemas = SchemaDiff(old, new, em)
+        self.strip_version = strip_version
+        self.scheme_names = self._scheme_renames()
+
+    def run(self) -> None:
+        old_ops = operations(self.old, self.strip_version)
+        new_ops = operations(self.new, self.strip_version)
+        for key, o_methods in old_ops.items():
+            n_methods = new_ops.get(key)
+            if not n_methods:
+                first = next(iter(o_methods.values()))
+                deprecated = all(op.node.get("deprecated") is True for op in o_methods.values())
+                self.em.emit(
+                    "path-removed",
+                    "GEN-PATH-REMOVED-DEPRECATED" if deprecated else "GEN-PATH-REMOVED",
+                    first.path,
+                    "",
+                    join("", "paths", first.path),
+                    "/paths",
+                    f"path removed ({', '.join(m.upper() for m in o_methods)})",
+                    operation=first.path,
+                )
+                continue
+            for method, o_op in o_methods.items():
+                n_op = n_methods.get(method)
+                if n_op is None:
+                    rule = (
+                        "GEN-OPERATION-REMOVED-DEPRECATED"
+                        if o_op.node.get("deprecated") is True
+                        else "GEN-OPERATION-REMOVED"
+                    )
+                    parent = next(iter(n_methods.values())).ptr.rsplit("/", 1)[0]
+                    self.em.emit(
+                        "operation-removed",
+                        rule,
+                        o_op.label,
+                        "",
+                        o_op.ptr,
+                        parent,
+                        "operation removed",
+                        operation=o_op.label,
+                    )
+                else:
+                    self.operation(o_op, n_op)
+            for method, n_op in n_methods.items():
+                if method not in o_methods:
+                    parent = next(iter(o_methods.values())).ptr.rsplit("/", 1)[0]
+                    self.em.emit(
+                        "operation-added",
+                        "GEN-OPERATION-ADDED",
+                        n_op.label,
+                        "",
+                        parent,
+                        n_op.ptr,
+                        "operation added",
+                        operation=n_op.label,
+                    )
+        for key, n_methods in new_ops.items():
+            if key not in old_ops:
+                first = next(iter(n_methods.values()))
+                self.em.emit(
+                    "path-added",
+                    "GEN-PATH-ADDED",
+                    first.path,
+                    "",
+                    "/paths",
+                    join("", "paths", first.path),
+                    f"path added ({', '.join(m.upper() for m in n_methods)})",
+                    operation=first.path,
+                )
+        self.security_schemes()
+
+    # -- one operation ---------------------------------------------------------------------
+
+    def operation(self, o: Operation, n: Operation) -> None:
+        scope = o.label
+        o_id, n_id = o.node.get("operationId"), n.node.get("operationId")
+        if o_id and o_id != n_id:
+            self.em.emit(
+                "operation-id-changed",
+                "GEN-OPERATION-ID-CHANGED",
+                scope,
+                "",
+                join(o.ptr, "operationId"),
+                join(n.ptr, "operationId") if n_id else n.ptr,
+                f"operationId {o_id} -> {n_id or 'none'}",
+                operation=scope,
+            )
+        if n.node.get("deprecated") is True and o.node.get("deprecated") is not True:
+            self.em.emit(
+                "operation-deprecated",
+                "GEN-OPERATION-DEPRECATED",
+                scope,
+                "",
+                o.ptr,
+                join(n.ptr, "deprecated"),
+                "marked deprecated",
+                operation=scope,
+            )
+        self.parameters(o, n)
+        self.request_body(o, n)
+        self.responses(o, n)
+        self.security(o, n)
+        self.extensions(o, n)
+
+    def parameters(self, o: Operation, n: Operation) -> None:
+        scope = o.label
+        removed = [k for k in o.params if k not in n.params]
+        added = [k for k in n.params if k not in o.params]
+        for key in list(removed):
+            o_param, o_ptr = o.params[key]
+            moved = [k for k in added if k[1] == key[1] and k[0] != "path" and key[0] != "path"]
+            if moved:
+                n_param, n_ptr = n.params[moved[0]]
+                removed.remove(key)
+                added.remove(moved[0])
+                self.em.emit(
+                    "request-parameter-moved",
+                    "GEN-PARAM-MOVED",
+                    scope,
+                    f"parameter {o_param.get('name')}",
+                    o_ptr,
+                    n_ptr,
+                    f"moved from {key[0]} to {moved[0][0]}",
+                    operation=scope,
+                    direction=REQ,
+                )
+        for key in removed:
+            param, ptr = o.params[key]
+            where = f"parameter {param.get('in')} {param.get('name')}"
+            self.em.emit(
+                "request-parameter-removed",
+                "GEN-PARAM-REMOVED",
+                scope,
+                where,
+                ptr,
+                join(n.ptr, "parameters"),
+                "removed",
+                operation=scope,
+                direction=REQ,
+            )
+        for key in added:
+            param, ptr = n.params[key]
+            where = f"parameter {param.get('in')} {param.get('name')}"
+            required = param.get("required") is True
+            self.em.emit(
+                "request-parameter-added",
+                "GEN-PARAM-ADDED-REQUIRED" if required else "GEN-PARAM-ADDED-OPTIONAL",
+                scope,
+                where,
+                join(o.ptr, "parameters"),
+                ptr,
+                f"{'required' if required else 'optional'} parameter added",
+                operation=scope,
+                direction=REQ,
+            )
+        for key, (o_param, o_ptr) in o.params.items():
+            if key not in n.params:
+                continue
+            n_param, n_ptr = n.params[key]
+            where = f"parameter {o_param.get('in')} {o_param.get('name')}"
+            o_req, n_req = o_param.get("required") is True, n_param.get("required") is True
+            if o_req != n_req:
+                self.em.emit(
+                    "request-parameter-became-required"
+                    if n_req
+                    else "request-parameter-became-optional",
+                    "GEN-PARAM-BECAME-REQUIRED" if n_req else "GEN-PARAM-BECAME-OPTIONAL",
+                    scope,
+                    where,
+                    join(o_ptr, "required") if "required" in o_param else o_ptr,
+                    join(n_ptr, "required") if "required" in n_param else n_ptr,
+                    f"became {'required' if n_req else 'optional'}",
+                    operation=scope,
+                    direction=REQ,
+                )
+            if _style(o_param) != _style(n_param):
+                self.em.emit(
+                    "request-parameter-style-changed",
+                    "GEN-PARAM-STYLE-CHANGED",
+                    scope,
+                    where,
+                    o_ptr,
+                    n_ptr,
+                    f"serialised as {_style(o_param)} -> {_style(n_param)}",
+                    operation=scope,
+                    direction=REQ,
+                )
+            ctx = SchemaContext(REQ, scope, where, "parameter")
+            if "schema" in o_param and "schema" in n_param:
+                self.schemas.compare(
+                    o_param["schema"],
+                    join(o_ptr, "schema"),
+                    n_param["schema"],
+                    join(n_ptr, "schema"),
+                    ctx,
+                )
+            elif "content" in o_param and "content" in n_param:
+                self.content(
+                    o_param["content"],
+                    join(o_ptr, "content"),
+                    n_param["content"],
+                    join(n_ptr, "content"),
+                    ctx,
+                    "request",
+                )
+
+    def content(
+        self, o_content: Any, o_ptr: str, n_content: Any, n_ptr: str, ctx: SchemaContext, side: str
+    ) -> None:
+        """Compare the media types of a body (``side`` is ``request`` or ``response``)."""
+        o_content = o_content if isinstance(o_content, dict) else {}
+        n_content = n_content if isinstance(n_content, dict) else {}
+        o_types = {k.lower().split(";")[0].strip(): k for k in o_content}
+        n_types = {k.lower().split(";")[0].strip(): k for k in n_content}
+        req = side == "request"
+        # Pair each media type with the same one on the other side, else with one its range
+        # covers or that covers it (*/* -> application/json is a narrower response).
+        pairs: dict[str, str] = {m: m for m in o_types if m in n_types}
+        for media in o_types:
+            if media in pairs:
+                continue
+            free = [m for m in n_types if m not in pairs.values()]
+            match = next((m for m in free if _covers(media, m) or _covers(m, media)), None)
+            if match is None:
+                continue
+            pairs[media] = match
+            specialised = _covers(media, match)
+            if req:
+                rule = (
+                    "GEN-REQ-MEDIA-TYPE-SPECIALISED"
+                    if specialised
+                    else "GEN-REQ-MEDIA-TYPE-GENERALISED"
+                )
+            else:
+                rule = (
+                    "GEN-RESP-MEDIA-TYPE-SPECIALISED"
+                    if specialised
+                    else "GEN-RESP-MEDIA-TYPE-GENERALISED"
+                )
+            self.em.emit(
+                f"{side}-media-type-changed",
+                rule,
+                ctx.scope,
+                f"{ctx.where} {media}",
+                join(o_ptr, o_types[media]),
+                join(n_ptr, n_types[match]),
+                f"media type {media} -> {match}",
+                operation=ctx.scope,
+                direction=ctx.direction,
+            )
+        for media, raw in o_types.items():
+            if media not in pairs:
+                self.em.emit(
+                    f"{side}-media-type-removed",
+                    "GEN-REQ-MEDIA-TYPE-REMOVED" if req else "GEN-RESP-MEDIA-TYPE-REMOVED",
+                    ctx.scope,
+                    f"{ctx.where} {media}",
+                    join(o_ptr, raw),
+                    n_ptr,
+                    "media type removed",
+                    operation=ctx.scope,
+                    direction=ctx.direction,
+                )
+        for media, raw in n_types.items():
+            if media not in pairs.values():
+                self.em.emit(
+                    f"{side}-media-type-added",
+                    "GEN-REQ-MEDIA-TYPE-ADDED" if req else "GEN-RESP-MEDIA-TYPE-ADDED",
+                    ctx.scope,
+                    f"{ctx.where} {media}",
+                    o_ptr,
+                    join(n_ptr, raw),
+                    "media type added",
+                    operation=ctx.scope,
+                    direction=ctx.direction,
+                )
+        for media, o_raw in o_types.items():
+            if media not in pairs:
+                continue
+            n_raw = n_types[pairs[media]]
+            o_mt, n_mt = o_content[o_raw] or {}, n_content[n_raw] or {}
+            o_mptr, n_mptr = join(o_ptr, o_raw), join(n_ptr, n_raw)
+            sub = SchemaContext(ctx.direction, ctx.scope, f"{ctx.where} {media}", ctx.root, "body")
+            o_has, n_has = "schema" in o_mt, "schema" in n_mt
+            if o_has and n_has:
+                self.schemas.compare(
+                    o_mt["schema"],
+                    join(o_mptr, "schema"),
+                    n_mt["schema"],
+                    join(n_mptr, "schema"),
+                    sub,
+                )
+            elif o_has != n_has:
+                what = "schema-added" if n_has else "schema-removed"
+                rule = {
+                    (True, "schema-added"): "GEN-REQ-SCHEMA-ADDED",
+                    (True, "schema-removed"): "GEN-REQ-SCHEMA-REMOVED",
+                    (False, "schema-added"): "GEN-RESP-SCHEMA-ADDED",
+                    (False, "schema-removed"): "GEN-RESP-SCHEMA-REMOVED",
+                }[(req, what)]
+                self.em.emit(
+                    f"{side}-body-{what}",
+                    rule,
+                    ctx.scope,
+                    f"{ctx.where} {media}",
+                    join(o_mptr, "schema") if o_has else o_mptr,
+                    join(n_mptr, "schema") if n_has else n_mptr,
+                    f"body schema {'added' if n_has else 'removed'}",
+                    operation=ctx.scope,
+                    direction=ctx.direction,
+                )
+
+    def request_body(self, o: Operation, n: Operation) -> None:
+        scope = o.label
+        o_body, o_ptr = self.old.deref(o.node.get("requestBody"), join(o.ptr, "requestBody"))
+        n_body, n_ptr = self.new.deref(n.node.get("requestBody"), join(n.ptr, "requestBody"))
+        if not o_body and not n_body:
+            return
+        if not o_body:
+            required = n_body.get("required") is True
+            self.em.emit(
+                "request-body-added",
+                "GEN-BODY-ADDED-REQUIRED" if required else "GEN-BODY-ADDED-OPTIONAL",
+                scope,
+                "request",
+                o.ptr,
+                n_ptr,
+                f"{'required' if required else 'optional'} request body added",
+                operation=scope,
+                direction=REQ,
+            )
+            return
+        if not n_body:
+            self.em.emit(
+                "request-body-removed",
+                "GEN-BODY-REMOVED",
+                scope,
+                "request",
+                o_ptr,
+                n.ptr,
+                "request body removed",
+                operation=scope,
+                direction=REQ,
+            )
+            return
+        o_req, n_req = o_body.get("required") is True, n_body.get("required") is True
+        if o_req != n_req:
+            self.em.emit(
+                "request-body-became-required" if n_req else "request-body-became-optional",
+                "GEN-BODY-BECAME-REQUIRED" if n_req else "GEN-BODY-BECAME-OPTIONAL",
+                scope,
+                "request",
+                join(o_ptr, "required") if "required" in o_body else o_ptr,
+                join(n_ptr, "required") if "required" in n_body else n_ptr,
+                f"request body became {'required' if n_req else 'optional'}",
+                operation=scope,
+                direction=REQ,
+            )
+        ctx = SchemaContext(REQ, scope, "request", "body")
+        self.content(
+            o_body.get("content"),
+            join(o_ptr, "content"),
+            n_body.get("content"),
+            join(n_ptr, "content"),
+            ctx,
+            "request",
+        )
+
+    def responses(self, o: Operation, n: Operation) -> None:
+        scope = o.label
+        o_resps = {str(k).upper(): k for k in (o.node.get("responses") or {})}
+        n_resps = {str(k).upper(): k for k in (n.node.get("responses") or {})}
+        o_base, n_base = join(o.ptr, "responses"), join(n.ptr, "responses")
+        for status, raw in o_resps.items():
+            if status not in n_resps:
+                self.em.emit(
+                    "response-status-removed",
+                    "GEN-RESP-STATUS-REMOVED",
+                    scope,
+                    f"response {status.lower()}",
+                    join(o_base, raw),
+                    n_base,
+                    "response status removed",
+                    operation=scope,
+                    direction=RESP,
+                )
+        for status, raw in n_resps.items():
+            if status not in o_resps:
+                codes = self._error_codes(
+                    (n.node["responses"] or {})[raw], join(n_base, raw), self.new
+                )
+                extra = f" (codes {', '.join(dict.fromkeys(codes))})" if codes else ""
+                self.em.emit(
+                    "response-status-added",
+                    "GEN-RESP-STATUS-ADDED",
+                    scope,
+                    f"response {status.lower()}",
+                    o_base,
+                    join(n_base, raw),
+                    f"response status added{extra}",
+                    operation=scope,
+                    direction=RESP,
+                )
+        for status, o_raw in o_resps.items():
+            if status not in n_resps:
+                continue
+            n_raw = n_resps[status]
+            o_resp, o_ptr = self.old.deref(o.node["responses"][o_raw], join(o_base, o_raw))
+            n_resp, n_ptr = self.new.deref(n.node["responses"][n_raw], join(n_base, n_raw))
+            if not isinstance(o_resp, dict) or not isinstance(n_resp, dict):
+                continue
+            where = f"response {status.lower()}"
+            ctx = SchemaContext(RESP, scope, where, "body")
+            self.content(
+                o_resp.get("content"),
+                join(o_ptr, "content"),
+                n_resp.get("content"),
+                join(n_ptr, "content"),
+                ctx,
+                "response",
+            )
+            self.headers(o_resp, o_ptr, n_resp, n_ptr, scope, where)
+            o_codes = self._error_codes(o_resp, o_ptr, self.old)
+            n_codes = self._error_codes(n_resp, n_ptr, self.new)
+            for code in o_codes:
+                if code not in n_codes:
+                    self.em.emit(
+                        "response-error-code-removed",
+                        "GEN-RESP-ERROR-CODE-REMOVED",
+                        scope,
+                        f"{where} {code}",
+                        join(o_ptr, "x-kontrakt-errors"),
+                        join(n_ptr, "x-kontrakt-errors") if n_codes else n_ptr,
+                        "domain code no longer listed",
+                        operation=scope,
+                        direction=RESP,
+                    )
+            for code in n_codes:
+                if code not in o_codes:
+                    self.em.emit(
+                        "response-error-code-added",
+                        "GEN-RESP-ERROR-CODE-ADDED",
+                        scope,
+                        f"{where} {code}",
+                        join(o_ptr, "x-kontrakt-errors") if o_codes else o_ptr,
+                        join(n_ptr, "x-kontrakt-errors"),
+                        "domain code may now be returned",
+                        operation=scope,
+                        direction=RESP,
+                    )
+
+    @staticmethod
+    def _error_codes(resp: Any, ptr: str, doc: Document) -> list[str]:
+        resp, _ = doc.deref(resp, ptr)
+        if not isinstance(resp, dict):
+            return []
+        uses = resp.get("x-kontrakt-errors") or []
+        return [str(u.get("code")) for u in uses if isinstance(u, dict) and "code" in u]
+
+    def headers(
+        self,
+        o_resp: dict[str, Any],
+        o_ptr: str,
+        n_resp: dict[str, Any],
+        n_ptr: str,
+        scope: str,
+        where: str,
+    ) -> None:
+        o_h = {k.lower(): k for k in (o_resp.get("headers") or {})}
+        n_h = {k.lower(): k for k in (n_resp.get("headers") or {})}
+        for low, raw in o_h.items():
+            o_head, oh_ptr = self.old.deref(o_resp["headers"][raw], join(o_ptr, "headers", raw))
+            required = isinstance(o_head, dict) and o_head.get("required") is True
+            if low not in n_h:
+                self.em.emit(
+                    "response-header-removed",
+                    "GEN-RESP-HEADER-REMOVED-REQUIRED"
+                    if required
+                    else "GEN-RESP-HEADER-REMOVED-OPTIONAL",
+                    scope,
+                    f"{where} header {raw}",
+                    oh_ptr,
+                    join(n_ptr, "headers") if n_h else n_ptr,
+                    f"{'required' if required else 'optional'} header removed",
+                    operation=scope,
+                    direction=RESP,
+                )
+                continue
+            n_raw = n_h[low]
+            n_head, nh_ptr = self.new.deref(n_resp["headers"][n_raw], join(n_ptr, "headers", n_raw))
+            if not isinstance(o_head, dict) or not isinstance(n_head, dict):
+                continue
+            n_required = n_head.get("required") is True
+            if required != n_required:
+                self.em.emit(
+                    "response-header-became-required"
+                    if n_required
+                    else "response-header-became-optional",
+                    "GEN-RESP-HEADER-BECAME-REQUIRED"
+                    if n_required
+                    else "GEN-RESP-HEADER-BECAME-OPTIONAL",
+                    scope,
+                    f"{where} header {raw}",
+                    oh_ptr,
+                    nh_ptr,
+                    f"header became {'required' if n_required else 'optional'}",
+                    operation=scope,
+                    direction=RESP,
+                )
+            if "schema" in o_head and "schema" in n_head:
+                ctx = SchemaContext(RESP, scope, f"{where} header {raw}", "header")
+                self.schemas.compare(
+                    o_head["schema"],
+                    join(oh_ptr, "schema"),
+                    n_head["schema"],
+                    join(nh_ptr, "schema"),
+                    ctx,
+                )
+        for low, raw in n_h.items():
+            if low not in o_h:
+                self.em.emit(
+                    "response-header-added",
+                    "GEN-RESP-HEADER-ADDED",
+                    scope,
+                    f"{where} header {raw}",
+                    join(o_ptr, "headers") if o_h else o_ptr,
+                    join(n_ptr, "headers", raw),
+                    "header added",
+                    operation=scope,
+                    direction=RESP,
+                )
+
+    # -- security ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _scheme_descriptor(scheme: Any) -> tuple[str, ...]:
+        if not isinstance(scheme, dict):
+            return ()
+        kind = str(scheme.get("type", ""))
+        location = str(scheme.get("in", ""))
+        name = str(scheme.get("name", ""))
+        if location == "header":
+            name = name.lower()
+        flows = tuple(sorted((scheme.get("flows") or {}).keys()))
+        return (kind, str(scheme.get("scheme", "")).lower(), location, name, *flows)
+
+    def _schemes(self, doc: Document) -> dict[str, tuple[str, ...]]:
+        raw = ((doc.data.get("components") or {}).get("securitySchemes")) or {}
+        result = {}
+        for name, node in raw.items():
+            scheme, _ = doc.deref(node, join("", "components", "securitySchemes", name))
+            result[name] = self._scheme_descriptor(scheme)
+        return result
+
+    def _scheme_renames(self) -> dict[str, str]:
+        """New scheme name for each old one: the same name, or a renamed identical definition."""
+        old, new = self._schemes(self.old), self._schemes(self.new)
+        mapping = {name: name for name in old if name in new}
+        for name, desc in old.items():
+            if name in mapping:
+                continue
+            same = [n for n, d in new.items() if d == desc and n not in mapping.values()]
+            if len(same) == 1:
+                mapping[name] = same[0]
+        return mapping
+
+    def security_schemes(self) -> None:
+        old, new = self._schemes(self.old), self._schemes(self.new)
+        for name, new_name in self.scheme_names.items():
+            if old[name] != new[new_name]:
+                self.em.emit(
+                    "security-scheme-changed",
+                    "GEN-SECURITY-SCHEME-CHANGED",
+                    "security",
+                    name,
+                    join("", "components", "securitySchemes", name),
+                    join("", "components", "securitySchemes", new_name),
+                    f"{'/'.join(old[name])} -> {'/'.join(new[new_name])}",
+                )
+
+    def _requirements(
+        self, doc: Document, op: Operation, rename: bool
+    ) -> tuple[list[dict[str, frozenset[str]]], str]:
+        if "security" in op.node:
+            reqs, ptr = op.node.get("security"), join(op.ptr, "security")
+        else:
+            reqs, ptr = doc.data.get("security"), "/security"
+        if not reqs:
+            return [{}], ptr
+        result: list[dict[str, frozenset[str]]] = []
+        for req in reqs:
+            if isinstance(req, dict):
+                alt: dict[str, frozenset[str]] = {}
+                for name, scopes in req.items():
+                    key = str(self.scheme_names.get(name, name) if rename else name)
+                    alt[key] = frozenset(str(s) for s in scopes or [])
+                result.append(alt)
+        return result or [{}], ptr
+
+    def security(self, o: Operation, n: Operation) -> None:
+        scope = o.label
+        o_alts, o_ptr = self._requirements(self.old, o, rename=True)
+        n_alts, n_ptr = self._requirements(self.new, n, rename=False)
+        matched_new: set[int] = set()
+
+        def names(alt: dict[str, frozenset[str]]) -> str:
+            return " + ".join(sorted(alt)) or "anonymous"
+
+        for alt in o_alts:
+            same = [j for j, b in enumerate(n_alts) if set(b) == set(alt)]
+            if same:
+                j = same[0]
+                matched_new.add(j)
+                for scheme, scopes in alt.items():
+                    for s in sorted(n_alts[j][scheme] - scopes):
+                        self.em.emit(
+                            "security-scope-added",
+                            "GEN-SECURITY-SCOPE-ADDED",
+                            scope,
+                            f"security {scheme} {s}",
+                            o_ptr,
+                            n_ptr,
+                            "scope now also required",
+                            operation=scope,
+                            direction=REQ,
+                        )
+                    for s in sorted(scopes - n_alts[j][scheme]):
+                        self.em.emit(
+                            "security-scope-removed",
+                            "GEN-SECURITY-SCOPE-REMOVED",
+                            scope,
+                            f"security {scheme} {s}",
+                            o_ptr,
+                            n_ptr,
+                            "scope no longer required",
+                            operation=scope,
+                            direction=REQ,
+                        )
+                continue
+            relaxed = [
+                j
+                for j, b in enumerate(n_alts)
+                if set(b) < set(alt) and all(b[k] <= alt[k] for k in b)
+            ]
+            stricter = [j for j, b in enumerate(n_alts) if set(b) > set(alt)]
+            if relaxed:
+                matched_new.update(relaxed)
+                self.em.emit(
+                    "security-relaxed",
+                    "GEN-SECURITY-RELAXED",
+                    scope,
+                    f"security {names(alt)}",
+                    o_ptr,
+                    n_ptr,
+                    f"{names(alt)} -> {names(n_alts[relaxed[0]])} (fewer credentials)",
+                    operation=scope,
+                    direction=REQ,
+                )
+            elif stricter:
+                matched_new.update(stricter)
+                extra = sorted(set(n_alts[stricter[0]]) - set(alt))
+                self.em.emit(
+                    "security-requirement-added",
+                    "GEN-SECURITY-REQUIRED",
+                    scope,
+                    f"security {names(alt)}",
+                    o_ptr,
+                    n_ptr,
+                    f"now also requires {', '.join(extra)}",
+                    operation=scope,
+                    direction=REQ,
+                )
+            elif not alt:
+                self.em.emit(
+                    "security-requirement-added",
+                    "GEN-SECURITY-REQUIRED",
+                    scope,
+                    "security anonymous",
+                    o_ptr,
+                    n_ptr,
+                    f"now requires authentication ({' or '.join(names(b) for b in n_alts)})",
+                    operation=scope,
+                    direction=REQ,
+                )
+            else:
+                self.em.emit(
+                    "security-alternative-removed",
+                    "GEN-SECURITY-ALTERNATIVE-REMOVED",
+                    scope,
+                    f"security {names(alt)}",
+                    o_ptr,
+                    n_ptr,
+                    "this way of authenticating is no longer accepted",
+                    operation=scope,
+                    direction=REQ,
+                )
+        for j, alt in enumerate(n_alts):
+            if j not in matched_new and alt:
+                self.em.emit(
+                    "security-alternative-added",
+                    "GEN-SECURITY-ALTERNATIVE-ADDED",
+                    scope,
+                    f"security {names(alt)}",
+                    o_ptr,
+                    n_ptr,
+                    "one more accepted way of authenticating",
+                    operation=scope,
+                    direction=REQ,
+                )
+
+    # -- kontrakt operation extensions -------------------------------------------------------
+
+    def extensions(self, o: Operation, n: Operation) -> None:
+        scope = o.label
+        ob, nb = o.node.get("x-kontrakt-batch"), n.node.get("x-kontrakt-batch")
+        if isinstance(ob, dict) and isinstance(nb, dict):
+            o_ptr, n_ptr = join(o.ptr, "x-kontrakt-batch"), join(n.ptr, "x-kontrakt-batch")
+            for key in ("atomic", "order-preserved"):
+                if ob.get(key) is True and nb.get(key) is not True:
+                    self.em.emit(
+                        "batch-changed",
+                        "GEN-BATCH-WEAKENED",
+                        scope,
+                        f"batch {key}",
+                        join(o_ptr, key),
+                        n_ptr,
+                        "no longer promised",
+                        operation=scope,
+                        direction=REQ,
+                    )
+            for key in ("index-pointer", "too-large-status"):
+                if key in ob and ob.get(key) != nb.get(key):
+                    self.em.emit(
+                        "batch-changed",
+                        "GEN-BATCH-WEAKENED",
+                        scope,
+                        f"batch {key}",
+                        join(o_ptr, key),
+                        n_ptr,
+                        f"{ob.get(key)} -> {nb.get(key)}",
+                        operation=scope,
+                        direction=REQ,
+                    )
+            o_max, n_max = ob.get("max-items"), nb.get("max-items")
+            if isinstance(o_max, int) and isinstance(n_max, int) and o_max != n_max:
+                self.em.emit(
+                    "batch-changed",
+                    "GEN-BATCH-WEAKENED" if n_max < o_max else "GEN-BATCH-RELAXED",
+                    scope,
+                    "batch max-items",
+                    join(o_ptr, "max-items"),
+                    join(n_ptr, "max-items"),
+                    f"{o_max} -> {n_max}",
+                    operation=scope,
+                    direction=REQ,
+                )
+        op_, np_ = o.node.get("x-kontrakt-pagination"), n.node.get("x-kontrakt-pagination")
+        if isinstance(op_, dict) or isinstance(np_, dict):
+            o_ptr, n_ptr = (
+                join(o.ptr, "x-kontrakt-pagination"),
+                join(n.ptr, "x-kontrakt-pagination"),
+            )
+            if not isinstance(op_, dict):
+                self.em.emit(
+                    "pagination-changed",
+                    "GEN-PAGINATION-ADDED",
+                    scope,
+                    "pagination",
+                    o.ptr,
+                    n_ptr,
+                    f"results are now paged ({np_.get('style') if isinstance(np_, dict) else ''})",
+                    operation=scope,
+                    direction=RESP,
+                )
+            else:
+                nd = np_ if isinstance(np_, dict) else {}
+                for key in ("style", "items", "links", "rels", "relative", "parameters"):
+                    if op_.get(key) != nd.get(key):
+                        self.em.emit(
+                            "pagination-changed",
+                            "GEN-PAGINATION-CHANGED",
+                            scope,
+                            f"pagination {key}",
+                            join(o_ptr, key) if key in op_ else o_ptr,
+                            join(n_ptr, key) if key in nd else (n_ptr if nd else n.ptr),
+                            f"{op_.get(key)!r} -> {nd.get(key)!r}",
+                            operation=scope,
+                            direction=RESP,
+                        )
+
+
+def _covers(wide: str, narrow: str) -> bool:
+    """Whether the media range ``wide`` (``*/*``, ``application/*``) strictly includes ``narrow``."""
+    if wide == narrow:
+        return False
+    if wide == "*/*":
+        return True
+    major, _, minor = wide.partition("/")
+    return minor == "*" and narrow.startswith(major + "/")
+
+
+def _style(param: Mapping[str, Any]) -> str:
+    where = param.get("in")
+    default = "form" if where in ("query", "cookie") else "simple"
+    style = str(param.get("style", default))
+    explode = param.get("explode", style == "form")
+    return f"{style}/{'explode' if explode else 'no-explode'}"
+
+
+def _servers(old: Document, new: Document, em: Emitter, major: MajorVersion | None) -> None:
+    def base(url: str) -> str:
+        url = url.rstrip("/")
+        return re.sub(r"/v?\d+(\.\d+)*$", "", url) if major else url
+
+    o_urls = [str(s.get("url", "")) for s in old.data.get("servers") or [] if isinstance(s, dict)]
+    n_urls = {
+        base(str(s.get("url", ""))) for s in new.data.get("servers") or [] if isinstance(s, dict)
+    }
+    for i, url in enumerate(o_urls):
+        if n_urls and base(url) not in n_urls:
+            em.emit(
+                "server-removed",
+                "GEN-SERVER-REMOVED",
+                "servers",
+                url,
+                join("", "servers", i),
+                "/servers",
+                "server no longer listed",
+            )
+
+
+def check_document(old: Document, new: Document, em: Emitter, major: MajorVersion | None) -> None:
+    """All generic checks of two OpenAPI documents."""
+    if major is not None:
+        where = {"servers": "/servers", "paths": "/paths", "info.version": "/info/version"}[
+            major.source
+        ]
+        em.emit(
+            "api-major-version-changed",
+            "GEN-MAJOR-VERSION",
+            "api",
+            f"{major.old}->{major.new}",
+            where,
+            where,
+            f"new major version {major.label} (read from {major.source}): the breaking changes below are "
+            "what a client must change to move to it",
+        )
+    strip = _path_version(old) is not None and _path_version(new) is not None
+    _OperationDiff(old, new, em, strip).run()
+    _servers(old, new, em, major)
+    check_catalogues(error_catalogue(old), error_catalogue(new), em, full=True)
+    check_lifecycles(old, new, em)
+
+
+# -- error catalogue ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One domain error code, read from x-kontrakt-error-catalogue or a DAN /errorcodes snapshot."""
+
+    code: str
+    ptr: str
+    statuses: frozenset[int] = frozenset()
+    name: str = ""
+    text: str = ""
+
+
+@dataclass
+class ErrorCatalogue:
+    codes: dict[str, ErrorCode]
+    ptr: str
+    pointer: str | None = None
+    code_type: str | None = None
+
+
+def error_catalogue(doc: Document) -> ErrorCatalogue | None:
+    cat = doc.data.get("x-kontrakt-error-catalogue")
+    if not isinstance(cat, dict):
+        return None
+    base = "/x-kontrakt-error-catalogue/codes"
+    codes = {}
+    for code, entry in (cat.get("codes") or {}).items():
+        entry = entry if isinstance(entry, dict) else {}
+        status = entry.get("status")
+        statuses = frozenset(
+            status if isinstance(status, list) else [status] if isinstance(status, int) else []
+        )
+        text = " / ".join(str(entry[k]) for k in ("title", "description") if entry.get(k))
+        codes[str(code)] = ErrorCode(
+            str(code), join(base, code), statuses, str(entry.get("name", "")), text
+        )
+    return ErrorCatalogue(
+        codes,
+        "/x-kontrakt-error-catalogue",
+        cat.get("code-pointer"),
+        cat.get("code-type", "string"),
+    )
+
+
+def error_codes_from_snapshot(data: list[Any], base: str = "") -> ErrorCatalogue:
+    """DAN ``/public/metadata/errorcodes``: ``[{code, description}]``."""
+    codes = {}
+    for i, item in enumerate(data):
+        if isinstance(item, dict) and "code" in item:
+            codes[str(item["code"])] = ErrorCode(
+                str(item["code"]), join(base, i), text=str(item.get("description", ""))
+            )
+    return ErrorCatalogue(codes, base or "/")
+
+
+def check_catalogues(
+    old: ErrorCatalogue | None, new: ErrorCatalogue | None, em: Emitter, *, full: bool
+) -> None:
+    """Error codes: additions allowed; removal, renumbering or a changed name breaking; changed
+    wording a warning. ``full`` compares statuses and wording too (same kind of source)."""
+    if old is None and new is None:
+        return
+    old = old or ErrorCatalogue({}, "/")
+    new = new or ErrorCatalogue({}, "/")
+    scope = "error-catalogue"
+    if full and old.codes and new.codes:
+        for key, label in (("pointer", "code-pointer"), ("code_type", "code-type")):
+            ov, nv = getattr(old, key), getattr(new, key)
+            if ov != nv:
+                em.emit(
+                    "error-format-changed",
+                    "GEN-ERROR-FORMAT-CHANGED",
+                    scope,
+                    label,
+                    join(old.ptr, label),
+                    join(new.ptr, label),
+                    f"{ov} -> {nv}",
+                )
+    removed = [c for c in old.codes if c not in new.codes]
+    added = [c for c in new.codes if c not in old.codes]
+    for code in list(removed):
+        entry = old.codes[code]
+        ident = entry.name or entry.text
+        twins = [c for c in added if ident and (new.codes[c].name or new.codes[c].text) == ident]
+        if len(twins) == 1:
+            removed.remove(code)
+            added.remove(twins[0])
+            em.emit(
+                "error-code-renumbered",
+                "GEN-ERROR-CODE-RENUMBERED",
+                scope,
+                code,
+                entry.ptr,
+                new.codes[twins[0]].ptr,
+                f"renumbered to {twins[0]} ({ident})",
+            )
+    for code in removed:
+        em.emit(
+            "error-code-removed",
+            "GEN-ERROR-CODE-REMOVED",
+            scope,
+            code,
+            old.codes[code].ptr,
+            new.ptr,
+            f"removed ({old.codes[code].name or old.codes[code].text})",
+        )
+    for code in added:
+        em.emit(
+            "error-code-added",
+            "GEN-ERROR-CODE-ADDED",
+            scope,
+            code,
+            old.ptr,
+            new.codes[code].ptr,
+            f"added ({new.codes[code].name or new.codes[code].text})",
+        )
+    if not full:
+        return
+    for code, o in old.codes.items():
+        n = new.codes.get(code)
+        if n is None:
+            continue
+        if o.name != n.name and (o.name or n.name):
+            em.emit(
+                "error-code-name-changed",
+                "GEN-ERROR-CODE-NAME-CHANGED",
+                scope,
+                code,
+                o.ptr,
+                n.ptr,
+                f"name {o.name or 'none'} -> {n.name or 'none'}",
+            )
+        if o.text != n.text:
+            em.emit(
+                "error-code-text-changed",
+                "GEN-ERROR-CODE-TEXT-CHANGED",
+                scope,
+                code,
+                o.ptr,
+                n.ptr,
+                f"wording changed: {o.text!r} -> {n.text!r}",
+            )
+        if o.statuses != n.statuses and o.statuses and n.statuses:
+            rule = (
+                "GEN-ERROR-CODE-STATUS-ADDED"
+                if o.statuses < n.statuses
+                else "GEN-ERROR-CODE-STATUS-CHANGED"
+            )
+            em.emit(
+                "error-code-status-changed",
+                rule,
+                scope,
+                code,
+                join(o.ptr, "status"),
+                join(n.ptr, "status"),
+                f"HTTP status {sorted(o.statuses)} -> {sorted(n.statuses)}",
+            )
+
+
+# -- lifecycles (status machines, DAN status codes) -----------------------------------------
+
+
+def _lifecycles(doc: Document) -> dict[str, Any]:
+    raw = doc.data.get("x-kontrakt-lifecycles")
+    return raw if isinstance(raw, dict) else {}
+
+
+def _states(lc: Any) -> dict[str, dict[str, Any]]:
+    states = lc.get("states") if isinstance(lc, dict) else None
+    return {k: (v if isinstance(v, dict) else {}) for k, v in (states or {}).items()}
+
+
+def _transitions(lc: Any) -> Iterator[tuple[str, str]]:
+    for src, targets in ((lc.get("transitions") if isinstance(lc, dict) else None) or {}).items():
+        for dst in targets or []:
+            yield str(src), str(dst)
+
+
+def check_lifecycles(old: Document, new: Document, em: Emitter) -> None:
+    """Lifecycle states are status codes: only added, never removed, renamed or renumbered."""
+    o_all, n_all = _lifecycles(old), _lifecycles(new)
+    base = "/x-kontrakt-lifecycles"
+    for name in o_all:
+        if name not in n_all:
+            em.emit(
+                "lifecycle-removed",
+                "GEN-LIFECYCLE-REMOVED",
+                f"lifecycle {name}",
+                "",
+                join(base, name),
+                base if n_all else "",
+                "lifecycle removed",
+            )
+    for name in n_all:
+        if name not in o_all:
+            em.emit(
+                "lifecycle-added",
+                "GEN-LIFECYCLE-ADDED",
+                f"lifecycle {name}",
+                "",
+                base if o_all else "",
+                join(base, name),
+                "lifecycle added",
+            )
+    for name, o_lc in o_all.items():
+        if name not in n_all:
+            continue
+        n_lc = n_all[name]
+        scope = f"lifecycle {name}"
+        o_ptr, n_ptr = join(base, name, "states"), join(base, name, "states")
+        os_, ns = _states(o_lc), _states(n_lc)
+        removed = [s for s in os_ if s not in ns]
+        added = [s for s in ns if s not in os_]
+        for state in list(removed):
+            code = os_[state].get("code")
+            twins = [s for s in added if code is not None and ns[s].get("code") == code]
+            if len(twins) == 1:
+                removed.remove(state)
+                added.remove(twins[0])
+                em.emit(
+                    "lifecycle-state-renamed",
+                    "GEN-STATE-RENAMED",
+                    scope,
+                    state,
+                    join(o_ptr, state),
+                    join(n_ptr, twins[0]),
+                    f"state (code {code}) renamed to {twins[0]}",
+                )
+        for state in removed:
+            em.emit(
+                "lifecycle-state-removed",
+                "GEN-STATE-REMOVED",
+                scope,
+                state,
+                join(o_ptr, state),
+                n_ptr,
+                "state removed" + _code_note(os_[state]),
+            )
+        open_states = isinstance(n_lc, dict) and n_lc.get("unknown-states") == "non-terminal"
+        for state in added:
+            em.emit(
+                "lifecycle-state-added",
+                "GEN-STATE-ADDED" if open_states else "GEN-STATE-ADDED-CLOSED",
+                scope,
+                state,
+                o_ptr,
+                join(n_ptr, state),
+                "state added" + _code_note(ns[state]),
+            )
+        for state, o_state in os_.items():
+            n_state = ns.get(state)
+            if n_state is None:
+                continue
+            sp_o, sp_n = join(o_ptr, state), join(n_ptr, state)
+            if o_state.get("code") != n_state.get("code"):
+                em.emit(
+                    "lifecycle-state-renumbered",
+                    "GEN-STATE-RENUMBERED",
+                    scope,
+                    state,
+                    join(sp_o, "code"),
+                    join(sp_n, "code"),
+                    f"code {o_state.get('code')} -> {n_state.get('code')}",
+                )
+            if bool(o_state.get("terminal")) != bool(n_state.get("terminal")):
+                em.emit(
+                    "lifecycle-state-terminal-changed",
+                    "GEN-STATE-TERMINAL-CHANGED",
+                    scope,
+                    state,
+                    join(sp_o, "terminal"),
+                    join(sp_n, "terminal"),
+                    f"{'now' if n_state.get('terminal') else 'no longer'} terminal",
+                )
+            if o_state.get("description") != n_state.get("description"):
+                em.emit(
+                    "lifecycle-state-text-changed",
+                    "GEN-STATE-TEXT-CHANGED",
+                    scope,
+                    state,
+                    join(sp_o, "description"),
+                    join(sp_n, "description"),
+                    "description changed",
+                )
+        o_tr, n_tr = set(_transitions(o_lc)), set(_transitions(n_lc))
+        t_ptr = join(base, name, "transitions")
+        for src, dst in sorted(n_tr - o_tr):
+            if src in os_ and dst in os_:
+                em.emit(
+                    "lifecycle-transition-added",
+                    "GEN-TRANSITION-ADDED",
+                    scope,
+                    f"{src}->{dst}",
+                    t_ptr,
+                    join(t_ptr, src),
+                    "new transition",
+                )
+        for src, dst in sorted(o_tr - n_tr):
+            if src in ns and dst in ns:
+                em.emit(
+                    "lifecycle-transition-removed",
+                    "GEN-TRANSITION-REMOVED",
+                    scope,
+                    f"{src}->{dst}",
+                    join(t_ptr, src),
+                    t_ptr,
+                    "transition no longer happens",
+                )
+
+
+def _code_note(state: Mapping[str, Any]) -> str:
+    return f" (code {state['code']})" if "code" in state else ""
