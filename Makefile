@@ -38,9 +38,11 @@ test: lint lint-specs ## everything CI runs: code lint, spec lint, the test suit
 demo: $(STAMP) ## the main job; until providers exist: lint the contracts, list assumptions, diff DSOP
 	$(BIN)/kontrakt lint $(SPECS)
 	$(BIN)/kontrakt assumptions $(SPECS) | tail -n 1
-	@if $(BIN)/kontrakt --help | grep -q ' diff '; then \
-		$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml --fail-on never || true; \
-	fi
+	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
+		--format markdown --output $(REPORTS)/diff-dsop-control-v1.1.1-v2.0.md --fail-on never
+	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
+		--fail-on never | head -n 8
+	@echo "Reports: $(REPORTS)/"
 
 certify: $(STAMP) ## certify the sandbox providers (issues #5 and #6)
 	@echo "kontrakt certify is not built yet (issues #5 sandbox, #6 harness)." >&2

@@ -71,7 +71,12 @@ def diff_command(
         raise typer.Exit(2) from exc
     report = render(result, format, fail_on)
     if output is not None:
-        output.write_text(report + "\n", encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(report + "\n", encoding="utf-8")
+        except OSError as exc:
+            typer.echo(f"kontrakt diff: cannot write {output}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from exc
     else:
         typer.echo(report)
     raise typer.Exit(1 if result.fails(fail_on) else 0)

@@ -16,6 +16,7 @@ from kontrakt.cli import app
 from kontrakt.diff import FORMATS, Verdict, all_rules, render
 from kontrakt.diff.checks_dan import DAN_OVERLAY
 from kontrakt.diff.checks_sdir import SDIR_OVERLAY
+from tests.conftest import REPO
 from tests.unit.diff.helpers import base, diff
 
 RUNNER = CliRunner()
@@ -138,3 +139,17 @@ def test_public_names() -> None:
         ]
     )  # fmt: skip
     assert FORMATS == ("text", "json", "markdown", "junit")
+
+
+def test_output_file_goes_into_new_directories_and_unwritable_paths_exit_2(tmp_path: Path) -> None:
+    old = REPO / "specs" / "dsop-control" / "v1.1.1" / "openapi.yaml"
+    new = REPO / "specs" / "dsop-control" / "v2.0" / "openapi.yaml"
+    target = tmp_path / "a" / "b" / "report.md"
+    args = ["diff", str(old), str(new), "--format", "markdown", "--fail-on", "never"]
+    result = CliRunner().invoke(app, [*args, "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").startswith("#")
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "file" / "report.md")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.output
