@@ -371,6 +371,29 @@ class _Linter:
                             "error-codes",
                         )
 
+    def check_defaults(self) -> None:
+        catalogue = self.data.get("x-kontrakt-error-catalogue")
+        if not isinstance(catalogue, dict) or not isinstance(catalogue.get("defaults"), dict):
+            return
+        codes = catalogue.get("codes") or {}
+        for trigger, entry in catalogue["defaults"].items():
+            if not isinstance(entry, dict) or "code" not in entry:
+                continue
+            at = ("x-kontrakt-error-catalogue", "defaults", trigger, "code")
+            known = codes.get(str(entry["code"]))
+            if known is None:
+                self.report(at, f"code {entry['code']!r} is not in the catalogue", "error-codes")
+                continue
+            mapped = known.get("status")
+            statuses = mapped if isinstance(mapped, list) else [mapped]
+            if entry.get("status") not in statuses:
+                self.report(
+                    at,
+                    f"code {entry['code']!r} is catalogued for HTTP {statuses}, not "
+                    f"{entry.get('status')}",
+                    "error-codes",
+                )
+
     # -- 6. rules, sources, assumptions ----------------------------------------------------
     def check_references(self) -> None:
         rules = self.data.get("x-kontrakt-rules")
@@ -572,6 +595,7 @@ class _Linter:
         self.check_extensions()
         self.check_operation_ids()
         self.check_error_codes()
+        self.check_defaults()
         self.check_references()
         self.check_lifecycles()
         self.check_services()
