@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install kontrakt with its dev tools
 
-lint: $(STAMP) ## ruff (lint + format) and mypy on the code
+lint: $(STAMP) ## ruff (lint + format) and mypy on the code, generated/ included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -24,15 +24,13 @@ lint: $(STAMP) ## ruff (lint + format) and mypy on the code
 lint-specs: $(STAMP) ## OpenAPI + x-kontrakt-* checks on every contract in specs/
 	$(BIN)/kontrakt lint $(SPECS)
 
-generate: $(STAMP) ## regenerate generated/ from specs/ (the generator is issue #4)
-	@echo "kontrakt generate is not built yet (issue #4: generator); nothing was written." >&2
-	@exit 2
+generate: $(STAMP) ## regenerate generated/ from specs/ (one package per contract; atomic)
+	$(BIN)/kontrakt generate $(SPECS)
 
-check-generated: $(STAMP) ## fail when generated/ differs from what specs/ produce
-	@echo "kontrakt generate is not built yet (issue #4), so there is no generated/ to check." >&2
-	@exit 2
+check-generated: $(STAMP) ## fail with a diff when generated/ differs from what specs/ produce
+	$(BIN)/kontrakt generate $(SPECS) --check
 
-test: lint lint-specs ## everything CI runs: code lint, spec lint, the test suite
+test: lint lint-specs check-generated ## everything CI runs: code lint, spec lint, generated/, tests
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP) ## the main job; until providers exist: lint the contracts, list assumptions, diff DSOP
@@ -48,9 +46,8 @@ certify: $(STAMP) ## certify the sandbox providers (issues #5 and #6)
 	@echo "kontrakt certify is not built yet (issues #5 sandbox, #6 harness)." >&2
 	@exit 2
 
-bench: $(STAMP) ## benchmarks against peer tools (bench/, with the generator of issue #4)
-	@echo "No benchmarks yet: they measure the generator of issue #4." >&2
-	@exit 2
+bench: $(STAMP) ## time kontrakt generate against peer generators; writes bench/RESULTS.md
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(REPORTS)

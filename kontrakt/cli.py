@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from generator.command import generate_command
 from kontrakt.assumptions import collect_assumptions, format_assumptions
 from kontrakt.diagnostics import Level, format_text, to_json
 from kontrakt.diff.command import diff_command
@@ -76,6 +77,7 @@ def assumptions(
 
 
 app.command("diff")(diff_command)
+app.command("generate")(generate_command)
 
 
 @app.command("extension-schema")

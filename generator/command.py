@@ -1,0 +1,64 @@
+"""The ``kontrakt generate`` command: documents in, one Python package per document out.
+
+Registered in `kontrakt.cli` as ``app.command("generate")(generate_command)``. Exit status: 0 when
+every package was written (or, with ``--check``, when the output folder is up to date), 1 on any
+error (nothing is written then) or any difference found by ``--check``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from generator.pipeline import generate
+from kontrakt.diagnostics import format_text
+
+__all__ = ["generate_command"]
+
+
+def generate_command(
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Documents or directories (default: specs/).", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder, one package per document.")
+    ] = Path("generated"),
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Generate into a temporary folder and fail with a diff when --out differs.",
+        ),
+    ] = False,
+) -> None:
+    """Generate typed pydantic models and the contract as data from OpenAPI 3.0/3.1 documents.
+
+    Each document becomes one package in --out (named after x-kontrakt-api.id, else the file).
+    Warnings (unsupported constructs, with their JSON pointer) are printed and do not stop
+    generation; any error does, and then nothing is written.
+    """
+    outcome = generate(specs or [Path("specs")], out, check=check)
+    if outcome.diagnostics:
+        typer.echo(format_text(outcome.diagnostics), err=True)
+    errors = len(outcome.errors)
+    warnings = len(outcome.diagnostics) - errors
+    counts = f"{errors} error(s), {warnings} warning(s)"
+    if errors:
+        typer.echo(f"kontrakt generate: {counts}; nothing was written", err=True)
+        raise typer.Exit(1)
+    names = ", ".join(p.name for p in outcome.packages)
+    if check:
+        if outcome.diff:
+            typer.echo(outcome.diff, nl=False)
+            typer.echo(
+                f"kontrakt generate --check: {out} differs from what the documents produce "
+                "(run `make generate` and commit the result)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo(f"kontrakt generate --check: {out} is up to date ({names}; {counts})")
+        return
+    typer.echo(f"kontrakt generate: wrote {names} to {out} ({counts})")
