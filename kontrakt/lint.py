@@ -246,6 +246,17 @@ class _Linter:
                 self.report(parts, f"invalid OpenAPI: {error.message.splitlines()[0]}", "openapi")
         except referencing.exceptions.Unresolvable as exc:
             self.report("", f"invalid OpenAPI: unresolvable reference {exc}", "openapi")
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # openapi-spec-validator walks the document assuming its shape and can fail on badly
+            # malformed input (e.g. `parameters: notalist`); that is a finding, not a crash.
+            already = any(d.check == "openapi" for d in self.found)
+            if not already:
+                self.report(
+                    "",
+                    "invalid OpenAPI: the validator could not walk the document "
+                    f"({type(exc).__name__}: {exc}); fix the structural errors first",
+                    "openapi",
+                )
 
     # -- 2. extension values ------------------------------------------------------------------
     def check_extensions(self) -> None:

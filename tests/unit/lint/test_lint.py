@@ -97,3 +97,19 @@ def test_lint_reports_real_problems_in_publishers_documents(shared: Path) -> Non
     kar = shared / "reference" / "dsop" / "kundeforhold-kar-api-v1.1.2.yaml"
     found = lint_paths([kar], authored=False)
     assert any(d.check == "quoted-keys" for d in found)
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        "{/a: {parameters: notalist, get: {responses: {'200': {description: ok}}}}}",
+        "{/a: {get: {responses: []}}}",
+        "{/a: {get: {parameters: [{name: x}], responses: {'200': 7}}}}",
+        "[]",
+    ],
+)
+def test_malformed_documents_are_findings_not_tracebacks(tmp_path: Path, paths: str) -> None:
+    target = tmp_path / "malformed.yaml"
+    target.write_text(f"openapi: 3.1.0\ninfo: {{title: x, version: '1'}}\npaths: {paths}\n")
+    found = lint_paths([target], authored=False)
+    assert any(d.check == "openapi" for d in found)
