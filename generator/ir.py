@@ -16,6 +16,7 @@ __all__ = [
     "Batch",
     "ErrorCatalogue",
     "ErrorCode",
+    "ErrorDefault",
     "ErrorUse",
     "Header",
     "HoistedSchema",
@@ -118,6 +119,7 @@ class ErrorUse:
     when: str
     parameters: tuple[str, ...] = ()
     rule: str | None = None
+    situation: str | None = None  # missing | invalid | malformed
 
 
 @dataclass(frozen=True)
@@ -235,10 +237,30 @@ class ErrorCode:
 
 
 @dataclass(frozen=True)
+class ErrorDefault:
+    """What the API answers for a situation no operation declares (catalogue ``defaults``)."""
+
+    trigger: str
+    status: int
+    code: str | None = None  # None: the answer carries no domain code
+
+
+@dataclass(frozen=True)
 class ErrorCatalogue:
+    """The error catalogue and the shape of an error body around the code.
+
+    ``message_field``, ``details_field`` and ``media_type`` are read from the schema of the error
+    responses: the member beside the code that carries the text, and the media type whose schema
+    holds the code at ``code_pointer``.
+    """
+
     code_pointer: str
     code_type: str  # string | integer
     codes: tuple[ErrorCode, ...]
+    defaults: tuple[ErrorDefault, ...] = ()
+    message_field: str = "message"
+    details_field: str | None = None
+    media_type: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -267,6 +289,8 @@ class Lifecycle:
     initial: str | None = None
     schema: str | None = None  # local $ref of the schema holding the state value
     description: str = ""
+    # (schema pointer, property name) of every component schema with a property of ``schema``
+    holders: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

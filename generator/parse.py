@@ -27,6 +27,7 @@ from generator.ir import (
     Batch,
     ErrorCatalogue,
     ErrorCode,
+    ErrorDefault,
     ErrorUse,
     Header,
     HoistedSchema,
@@ -595,6 +596,7 @@ class _Parser:
                         when=_text(use.get("when")),
                         parameters=_strs(use.get("parameters")),
                         rule=_str(use.get("rule")),
+                        situation=_str(use.get("situation")),
                     )
                 )
         return tuple(uses)
@@ -769,11 +771,86 @@ def _error_catalogue(value: Any) -> ErrorCatalogue | None:
                 deprecated=entry.get("deprecated") is True,
             )
         )
+    defaults: list[ErrorDefault] = []
+    for trigger, entry in _dict(value.get("defaults")).items():
+        entry = _dict(entry)
+        default_status = _int(entry.get("status"))
+        default_code = entry.get("code")
+        if default_status is not None:
+            text = None if default_code is None else str(default_code)
+            defaults.append(ErrorDefault(trigger, default_status, text))
     return ErrorCatalogue(
         code_pointer=_text(value.get("code-pointer")),
         code_type=_str(value.get("code-type")) or "string",
         codes=tuple(codes),
+        defaults=tuple(defaults),
     )
+
+
+# Members that carry an error's text beside its code, in order of preference.
+_MESSAGE_MEMBERS = ("message", "description", "errorMessage", "detail", "title")
+
+
+def _error_shape(document: Document, catalogue: ErrorCatalogue) -> ErrorCatalogue:
+    """The catalogue with the error body's text member and media type read from the schemas.
+
+    The first error response whose schema holds the code at the catalogue's pointer decides: the
+    object around the code names the message member (and DPS's ``details``), and the media type it
+    sits under is the one error bodies are sent as (Sdir: ``application/problem+json``).
+    """
+    segments = [part for part in catalogue.code_pointer.split("/")[1:] if part]
+    if not segments:
+        return catalogue
+    for site in document.operations():
+        responses = _dict(site.operation.get("responses"))
+        for status, raw in responses.items():
+            if not str(status).startswith(("4", "5")):
+                continue
+            response, where = document.resolve(raw, f"{site.pointer}/responses/{escape(status)}")
+            for media, entry in _dict(_dict(response).get("content")).items():
+                holder = _code_holder(document, _dict(entry).get("schema"), where, segments)
+                if holder is None:
+                    continue
+                names = [name for name in holder if name != segments[-1]]
+                message = next((m for m in _MESSAGE_MEMBERS if m in names), None)
+                if message is None:
+                    message = next(iter(names), "message")
+                details = "details" if "details" in names else None
+                return replace(
+                    catalogue, message_field=message, details_field=details, media_type=media
+                )
+    return catalogue
+
+
+def _code_holder(
+    document: Document, raw: Any, ptr: str, segments: Sequence[str]
+) -> dict[str, Any] | None:
+    """The `properties` of the object that holds the code member, or None."""
+    schema, where = document.resolve(raw, ptr)
+    for depth, segment in enumerate(segments):
+        schema = _dict(schema)
+        if segment == "*":
+            schema, where = document.resolve(schema.get("items"), f"{where}/items")
+            continue
+        properties = _dict(schema.get("properties"))
+        if segment not in properties:
+            return None
+        if depth == len(segments) - 1:
+            return {name: True for name in properties}
+        schema, where = document.resolve(properties[segment], f"{where}/properties/{segment}")
+    return None
+
+
+def _lifecycle_holders(data: dict[str, Any], schema: str | None) -> tuple[tuple[str, str], ...]:
+    """(schema pointer, property) of each component schema with a property `$ref`-ing ``schema``."""
+    if not schema:
+        return ()
+    found: list[tuple[str, str]] = []
+    for name, component in _dict(_dict(data.get("components")).get("schemas")).items():
+        for prop, value in _dict(_dict(component).get("properties")).items():
+            if _dict(value).get("$ref") == schema:
+                found.append((f"/components/schemas/{escape(name)}", prop))
+    return tuple(found)
 
 
 def _rules(value: Any) -> tuple[Rule, ...]:
@@ -876,6 +953,7 @@ def parse(document: Document, models: ModelsModule) -> Api:
     for site in document.operations():
         parsed = parser.operation(site, names[site.pointer], scheme_names)
         (webhooks if parsed.webhook else operations).append(parsed)
+    catalogue = _error_catalogue(data.get("x-kontrakt-error-catalogue"))
     servers = tuple(
         Server(url, _text(s.get("description")))
         for s in _list(data.get("servers"))
@@ -898,8 +976,11 @@ def parse(document: Document, models: ModelsModule) -> Api:
         webhooks=tuple(webhooks),
         security_schemes=schemes,
         security=parser.security(data.get("security"), "/security", scheme_names),
-        error_catalogue=_error_catalogue(data.get("x-kontrakt-error-catalogue")),
+        error_catalogue=catalogue and _error_shape(document, catalogue),
         rules=_rules(data.get("x-kontrakt-rules")),
-        lifecycles=_lifecycles(data.get("x-kontrakt-lifecycles")),
+        lifecycles=tuple(
+            replace(life, holders=_lifecycle_holders(data, life.schema))
+            for life in _lifecycles(data.get("x-kontrakt-lifecycles"))
+        ),
         services=_services(data.get("x-kontrakt-services")),
     )

@@ -1,7 +1,8 @@
 """Render stage: IR -> file contents, through the Jinja templates in ``templates/``.
 
 This is the only module that imports jinja2. The templates receive IR objects and a few values
-computed here (the package heading, the names to export); they only place and format them, with
+computed here (the package heading, the names to export) and, for ``server.py`` and
+``client.py``, the views `generator.views` derives from the IR; they only place and format them, with
 two filters: ``py`` (a Python literal) and ``doc`` (text made safe inside a docstring). The
 models module comes from the models stage as it is; ``py.typed`` is empty. Nothing here touches
 the disk except reading templates: `generator.write` writes.
@@ -17,6 +18,7 @@ from typing import Any
 import jinja2
 
 from generator.ir import Api
+from generator.views import client_view, server_view
 
 __all__ = [
     "TEMPLATES",
@@ -102,6 +104,12 @@ def render_package(api: Api) -> RenderedPackage:
     files = (
         RenderedFile("__init__.py", _render("package/__init__.py.jinja", **context)),
         RenderedFile("api.py", _render("package/api.py.jinja", **context)),
+        RenderedFile(
+            "client.py", _render("package/client.py.jinja", **context, view=client_view(api))
+        ),
+        RenderedFile(
+            "server.py", _render("package/server.py.jinja", **context, view=server_view(api))
+        ),
         RenderedFile("models.py", api.models.source),
         RenderedFile("py.typed", ""),
     )

@@ -133,8 +133,10 @@ def test_foreign_document_generates(name: str, package: str, foreign: tuple[Outc
     assert {f.path for f in produced[package].files} == {
         "__init__.py",
         "api.py",
+        "client.py",
         "models.py",
         "py.typed",
+        "server.py",
     }
     assert (out / package / "py.typed").is_file()
 

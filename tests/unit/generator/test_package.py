@@ -28,6 +28,7 @@ def test_public_names() -> None:
         "pipeline",
         "render",
         "validate",
+        "views",
         "write",
     ]
 

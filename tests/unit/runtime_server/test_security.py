@@ -72,7 +72,9 @@ def test_valid_token_gives_claims(keys: Keys) -> None:
         (lambda k: token(k, kid="no-such-key"), "unknown-key"),
         (lambda k: token(k, exp=None), "claims"),
         (lambda k: token(k, aud=None), "claims"),
-        (lambda k: token(k)[:-20], "malformed"),
+        # Cutting 20 characters leaves a base64url length that decodes or not depending on the
+        # random last character's spare bits: refused as malformed or as a bad signature.
+        (lambda k: token(k)[:-20], ("malformed", "signature")),
         (lambda k: token(k).rsplit(".", 1)[0], "malformed"),
         (lambda k: token(k) + ".x.y", "malformed"),
         (lambda k: "", "malformed"),
@@ -98,8 +100,9 @@ def test_valid_token_gives_claims(keys: Keys) -> None:
         "garbage",
     ],
 )
-def test_refusals(keys: Keys, make: Any, reason: str) -> None:
-    assert refused(verifier(keys), make(keys)) == reason
+def test_refusals(keys: Keys, make: Any, reason: str | tuple[str, ...]) -> None:
+    expected = reason if isinstance(reason, tuple) else (reason,)
+    assert refused(verifier(keys), make(keys)) in expected
 
 
 def test_tampered_payload(keys: Keys) -> None:
