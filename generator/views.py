@@ -112,6 +112,7 @@ class WaitView:
 @dataclass(frozen=True)
 class ServerView:
     operations: tuple[OperationView, ...]
+    routes: tuple[OperationView, ...]  # the operations in the order their routes are added
     style: tuple[tuple[str, object], ...]  # ErrorStyle keyword arguments
     errors: tuple[tuple[str, tuple[ErrorRow, ...]], ...]
     check: bool
@@ -317,6 +318,30 @@ def _operations(api: Api) -> tuple[OperationView, ...]:
     return tuple(_operation(api, op, cls) for op, cls in zip(api.operations, classes, strict=True))
 
 
+def _route_order(operations: tuple[OperationView, ...]) -> tuple[OperationView, ...]:
+    """Routes match in the order they are added, and OpenAPI wants a concrete path to win over a
+    templated one that also matches it (`/items/batch` over `/items/{id}`): such a route moves
+    just before the first template it would be shadowed by; everything else keeps document order.
+    """
+
+    def shadows(template: str, path: str) -> bool:
+        outer, inner = template.strip("/").split("/"), path.strip("/").split("/")
+        return (
+            template != path
+            and len(outer) == len(inner)
+            and all(
+                a == b or (a.startswith("{") and not b.startswith("{"))
+                for a, b in zip(outer, inner, strict=True)
+            )
+        )
+
+    routes: list[OperationView] = []
+    for op in operations:
+        at = next((i for i, r in enumerate(routes) if shadows(r.path, op.path)), len(routes))
+        routes.insert(at, op)
+    return tuple(routes)
+
+
 def server_view(api: Api) -> ServerView:
     catalogue = api.error_catalogue
     table = _error_rows(r for op in api.operations for r in op.responses)
@@ -366,8 +391,10 @@ def server_view(api: Api) -> ServerView:
     if uncoded:
         reasons.append(f"the document names no code for {', '.join(uncoded)}")
     reason = "; ".join(reasons)
+    views = _operations(api)
     return ServerView(
-        operations=_operations(api),
+        operations=views,
+        routes=_route_order(views),
         style=tuple(style),
         errors=_freeze(table),
         check=not reason,

@@ -579,61 +579,6 @@ def create_router(
         )
         return rt.serialize(result, kontrakt_media, status_code=201, encoders=encoders)
 
-    get_additional_competence_auth = rt.Authenticator(
-        schemes, SECURITY["getAdditionalCompetence"], roles=ROLES.get("getAdditionalCompetence")
-    )
-    get_additional_competence_media = rt.Negotiator(
-        *_offered("getAdditionalCompetence", environment)
-    )
-
-    @router.get(
-        "/v1/additionalcompetence/{uid}",
-        operation_id="getAdditionalCompetence",
-        status_code=200,
-        response_class=fastapi.Response,
-    )
-    async def get_additional_competence(
-        kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_additional_competence_auth)],
-        kontrakt_media: Annotated[str, fastapi.Depends(get_additional_competence_media)],
-        uid: Annotated[uuid.UUID, fastapi.Path(alias="uid")],
-    ) -> fastapi.Response:
-        result = await handlers.get_additional_competence(
-            uid=uid,
-            auth=kontrakt_auth,
-        )
-        return rt.serialize(result, kontrakt_media, status_code=200, encoders=encoders)
-
-    update_additional_competence_auth = rt.Authenticator(
-        schemes,
-        SECURITY["updateAdditionalCompetence"],
-        roles=ROLES.get("updateAdditionalCompetence"),
-    )
-    update_additional_competence_media = rt.Negotiator(
-        *_offered("updateAdditionalCompetence", environment)
-    )
-
-    @router.put(
-        "/v1/additionalcompetence/{uid}",
-        operation_id="updateAdditionalCompetence",
-        status_code=200,
-        response_class=fastapi.Response,
-        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
-    )
-    async def update_additional_competence(
-        kontrakt_auth: Annotated[
-            rt.AuthContext, fastapi.Depends(update_additional_competence_auth)
-        ],
-        kontrakt_media: Annotated[str, fastapi.Depends(update_additional_competence_media)],
-        body: Annotated[AdditionalCompetenceV1, fastapi.Body()],
-        uid: Annotated[uuid.UUID, fastapi.Path(alias="uid")],
-    ) -> fastapi.Response:
-        result = await handlers.update_additional_competence(
-            uid=uid,
-            body=body,
-            auth=kontrakt_auth,
-        )
-        return rt.serialize(result, kontrakt_media, status_code=200, encoders=encoders)
-
     update_additional_competence_batch_auth = rt.Authenticator(
         schemes,
         SECURITY["updateAdditionalCompetenceBatch"],
@@ -691,6 +636,61 @@ def create_router(
             auth=kontrakt_auth,
         )
         return rt.serialize(result, kontrakt_media, status_code=201, encoders=encoders)
+
+    get_additional_competence_auth = rt.Authenticator(
+        schemes, SECURITY["getAdditionalCompetence"], roles=ROLES.get("getAdditionalCompetence")
+    )
+    get_additional_competence_media = rt.Negotiator(
+        *_offered("getAdditionalCompetence", environment)
+    )
+
+    @router.get(
+        "/v1/additionalcompetence/{uid}",
+        operation_id="getAdditionalCompetence",
+        status_code=200,
+        response_class=fastapi.Response,
+    )
+    async def get_additional_competence(
+        kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_additional_competence_auth)],
+        kontrakt_media: Annotated[str, fastapi.Depends(get_additional_competence_media)],
+        uid: Annotated[uuid.UUID, fastapi.Path(alias="uid")],
+    ) -> fastapi.Response:
+        result = await handlers.get_additional_competence(
+            uid=uid,
+            auth=kontrakt_auth,
+        )
+        return rt.serialize(result, kontrakt_media, status_code=200, encoders=encoders)
+
+    update_additional_competence_auth = rt.Authenticator(
+        schemes,
+        SECURITY["updateAdditionalCompetence"],
+        roles=ROLES.get("updateAdditionalCompetence"),
+    )
+    update_additional_competence_media = rt.Negotiator(
+        *_offered("updateAdditionalCompetence", environment)
+    )
+
+    @router.put(
+        "/v1/additionalcompetence/{uid}",
+        operation_id="updateAdditionalCompetence",
+        status_code=200,
+        response_class=fastapi.Response,
+        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
+    )
+    async def update_additional_competence(
+        kontrakt_auth: Annotated[
+            rt.AuthContext, fastapi.Depends(update_additional_competence_auth)
+        ],
+        kontrakt_media: Annotated[str, fastapi.Depends(update_additional_competence_media)],
+        body: Annotated[AdditionalCompetenceV1, fastapi.Body()],
+        uid: Annotated[uuid.UUID, fastapi.Path(alias="uid")],
+    ) -> fastapi.Response:
+        result = await handlers.update_additional_competence(
+            uid=uid,
+            body=body,
+            auth=kontrakt_auth,
+        )
+        return rt.serialize(result, kontrakt_media, status_code=200, encoders=encoders)
 
     return router
 
