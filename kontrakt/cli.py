@@ -17,6 +17,7 @@ from kontrakt.assumptions import collect_assumptions, format_assumptions
 from kontrakt.diagnostics import Level, format_text, to_json
 from kontrakt.diff.command import diff_command
 from kontrakt.lint import extension_schema, lint_paths
+from sandbox.command import serve_command
 
 __all__ = ["app"]
 
@@ -78,6 +79,7 @@ def assumptions(
 
 app.command("diff")(diff_command)
 app.command("generate")(generate_command)
+app.command("serve")(serve_command)
 
 
 @app.command("extension-schema")

@@ -1,0 +1,1 @@
+"""Conformance harness: spec + rules -> probes -> verdicts -> reports (`kontrakt certify`)."""
