@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from conformance.command import certify_command, manifest_schema_command
 from generator.command import generate_command
 from kontrakt.assumptions import collect_assumptions, format_assumptions
 from kontrakt.diagnostics import Level, format_text, to_json
@@ -79,6 +80,8 @@ def assumptions(
 
 app.command("diff")(diff_command)
 app.command("generate")(generate_command)
+app.command("certify")(certify_command)
+app.command("manifest-schema")(manifest_schema_command)
 app.command("serve")(serve_command)
 
 

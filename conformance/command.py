@@ -1,0 +1,120 @@
+"""`kontrakt certify` and `kontrakt manifest-schema`: thin shells over the conformance library.
+
+Exit status: 0 when the profile passed, 1 when it failed (or the run was interrupted), 2 for a
+bad manifest or bad usage (nothing was sent). A report is written whenever the run started, even
+when the provider cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from conformance.manifest import ManifestError, load_manifest, manifest_schema
+from conformance.profile import load_profile
+from conformance.report import FORMATS, print_summary, write_reports
+from conformance.runner import run_profile
+from conformance.spec import SpecError
+
+__all__ = ["certify_command", "manifest_schema_command"]
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition(":")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME:VALUE, got {value!r}", param_hint="--header")
+        found[name.strip()] = text.strip()
+    return found
+
+
+def certify_command(
+    manifest: Annotated[
+        Path | None,
+        typer.Argument(help="Provider manifest (YAML); optional with --profile and --base-url."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Profile id (dsop-control/v2.0) or document.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Base URL of the provider under test.")
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="Extra header NAME:VALUE on every call (repeatable)."),
+    ] = None,
+    bearer: Annotated[
+        str | None,
+        typer.Option("--bearer", help="A bearer token to send (replaces a bearer auth)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of tiers 2 and 3 (recorded).")] = 0,
+    rules: Annotated[
+        list[str] | None,
+        typer.Option("--rules", help="Only rules whose id matches this glob (repeatable)."),
+    ] = None,
+    rule_module: Annotated[
+        str | None,
+        typer.Option("--rule-module", help="Import the profile's rules from this module."),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Comma-separated reports: json,junit,html (json is always written)."
+        ),
+    ] = ",".join(FORMATS),
+) -> None:
+    """Certify a provider against a rule profile; exit 0 only when the profile passes."""
+    err = Console(stderr=True)
+    formats = [f.strip() for f in output_format.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        err.print(f"kontrakt certify: unknown --format {', '.join(unknown)}", markup=False)
+        raise typer.Exit(2)
+    if manifest is None and (profile is None or base_url is None):
+        err.print("kontrakt certify: give a manifest, or --profile and --base-url", markup=False)
+        raise typer.Exit(2)
+    try:
+        loaded = load_manifest(
+            manifest,
+            profile=profile,
+            base_url=base_url,
+            headers=_headers(header or []),
+            bearer=bearer,
+        )
+    except ManifestError as exc:
+        err.print(
+            f"kontrakt certify: the manifest is not usable ({exc.source or 'flags'}):", markup=False
+        )
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        chosen = load_profile(loaded.profile, patterns=rules or None, module=rule_module)
+    except (SpecError, ImportError) as exc:
+        err.print(f"kontrakt certify: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    unknown_waivers = [w.rule for w in loaded.waivers if w.rule not in chosen.catalogue]
+    if unknown_waivers:
+        err.print(
+            f"kontrakt certify: waivers name rules the profile does not have: "
+            f"{', '.join(unknown_waivers)}",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    result = run_profile(chosen, loaded, seed=seed, console=err)
+    result.rule_filter = list(rules or [])
+    written = write_reports(result, out, formats)
+    print_summary(Console(file=sys.stdout), result, written)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def manifest_schema_command() -> None:
+    """Print the JSON Schema of a provider manifest."""
+    typer.echo(json.dumps(manifest_schema(), indent=2, ensure_ascii=False))

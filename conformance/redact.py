@@ -1,0 +1,152 @@
+"""Redaction of secrets and Norwegian national identity numbers from everything certify writes.
+
+Evidence, curl lines, reports and log text all pass through one `Redactor` per run. It removes:
+
+* values of credential headers (`Authorization`, API-key headers, cookies) by header name;
+* every secret it was told about (tokens, client secrets, API keys, assertions), also in their
+  URL-encoded forms, wherever they appear;
+* anything that looks like a JWT/JWS/JWE (`eyJ...` segments joined by dots), `Bearer ...` values,
+  and `access_token=`/`client_secret:`-style pairs in JSON, form and query text;
+* national identity numbers: any digit run of 11 or more digits containing an 11-digit window that
+  passes the two mod-11 check digits of a fødselsnummer or D-number, also when the digits
+  are grouped by spaces (`DDMMYY NNNNN`).
+
+Bank account numbers (also 11 digits, one different check digit) are left alone unless they
+happen to pass the identity-number check too: evidence stays readable, identity numbers do not
+leak.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "NIN_MASK",
+    "SECRET_MASK",
+    "Redactor",
+    "is_national_id",
+    "sensitive_header",
+]
+
+SECRET_MASK = "[REDACTED]"
+NIN_MASK = "[REDACTED-NIN]"
+_JWT_MASK = "[REDACTED-JWT]"
+
+_SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "ocp-apim-subscription-key",
+        "x-amz-security-token",
+    }
+)
+_SENSITIVE_WORDS = ("token", "secret", "password", "apikey", "api-key", "api_key", "signature")
+
+# Three or five base64url segments starting with a JSON header ("eyJ" is base64 of '{"').
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}")
+# A credential after the scheme word: long, and not a plain English word ("bearer token").
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?=\S*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}")
+_PAIR = re.compile(
+    r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|assertion|password|"
+    r"api[_-]?key|subscription[_-]?key|token)\"?\s*[:=]\s*\"?)([^\"&\s,;}]+)"
+)
+# Digit groups joined by single spaces: `12058540070`, `120585 40070`, and runs around them.
+_DIGITS = re.compile(r"\d+(?:[ \u00a0]\d+)*")
+
+_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_MIN_SECRET = 4
+
+
+def _check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
+    remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11
+    check = (11 - remainder) % 11
+    return None if check == 10 else check
+
+
+def is_national_id(value: str) -> bool:
+    """Whether `value` is 11 digits whose two mod-11 check digits are those of an identity number.
+
+    Covers fødselsnummer, D-numbers and synthetic test numbers alike: only the check digits are
+    verified, not the date, so no real-looking number escapes because of an unusual date.
+    """
+    if len(value) != 11 or not value.isdigit():
+        return False
+    k1 = _check_digit(value[:9], _W1)
+    if k1 is None or k1 != int(value[9]):
+        return False
+    k2 = _check_digit(value[:10], _W2)
+    return k2 is not None and k2 == int(value[10])
+
+
+def sensitive_header(name: str, extra: Iterable[str] = ()) -> bool:
+    """Whether a header's value is a credential that must never be shown."""
+    lowered = name.lower()
+    if lowered in _SENSITIVE_HEADERS or lowered in {e.lower() for e in extra}:
+        return True
+    return any(word in lowered for word in _SENSITIVE_WORDS)
+
+
+def _redact_digit_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = run.replace(" ", "").replace("\u00a0", "")
+    for start in range(len(digits) - 10):
+        if is_national_id(digits[start : start + 11]):
+            return NIN_MASK
+    return run
+
+
+class Redactor:
+    """Removes known secrets, token-shaped strings and identity numbers from text and headers."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, headers: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._headers: set[str] = {h.lower() for h in headers}
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Remember a secret value (and its URL-encoded forms); short values are ignored."""
+        if not secret or len(secret) < _MIN_SECRET:
+            return
+        self._secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
+
+    def add_header(self, name: str) -> None:
+        """Treat the header `name` as a credential header (e.g. a manifest's API-key header)."""
+        self._headers.add(name.lower())
+
+    def is_sensitive_header(self, name: str) -> bool:
+        return sensitive_header(name, self._headers)
+
+    def text(self, value: str) -> str:
+        """`value` with every secret and identity number replaced by a mask."""
+        if not value:
+            return value
+        # Longest first, so a secret containing another one is removed whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in value:
+                value = value.replace(secret, SECRET_MASK)
+        value = _JWT.sub(_JWT_MASK, value)
+        value = _BEARER.sub(lambda m: f"{m.group(1)} {SECRET_MASK}", value)
+        value = _PAIR.sub(lambda m: m.group(1) + SECRET_MASK, value)
+        return _DIGITS.sub(_redact_digit_run, value)
+
+    def header_value(self, name: str, value: str) -> str:
+        if self.is_sensitive_header(name):
+            scheme, _, rest = value.partition(" ")
+            if name.lower() in ("authorization", "proxy-authorization") and rest:
+                return f"{scheme} {SECRET_MASK}"
+            return SECRET_MASK
+        return self.text(value)
+
+    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[list[str]]:
+        """Header pairs with credential values masked and the rest redacted as text."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        return [[self.text(name), self.header_value(name, value)] for name, value in items]

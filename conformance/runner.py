@@ -1,0 +1,365 @@
+"""Runs a profile against a provider: each rule in isolation, in catalogue order, to a verdict.
+
+Verdicts: `pass`, `fail` (a MUST rule broken), `warn` (a SHOULD/MAY rule broken, or `Warn`),
+`not-applicable`, `waived` (a valid manifest waiver covers a non-pass), `error` (the rule could
+not be judged: a missing fixture or credential, an exhausted request budget, or a bug in the rule,
+whose traceback is summarised). An exception in one rule never stops the others; Ctrl-C stops the
+run and the partial result is marked `complete: false` so that a report is still written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from conformance.auth import AuthUnavailable, Credentials
+from conformance.manifest import Manifest, Waiver
+from conformance.probe import BudgetExhausted, Exchange, Probe, ProbeError, ReadOnlyViolation
+from conformance.profile import Profile
+from conformance.redact import Redactor
+from conformance.registry import (
+    Failure,
+    NotApplicable,
+    RuleContext,
+    RuleError,
+    RuleFunction,
+    Warn,
+)
+from conformance.spec import RuleInfo
+
+__all__ = [
+    "VERDICTS",
+    "RuleResult",
+    "RunResult",
+    "Verdict",
+    "WaiverStatus",
+    "error_result",
+    "run_profile",
+    "tool_version",
+]
+
+Verdict = Literal["pass", "fail", "warn", "not-applicable", "waived", "error"]
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "warn", "not-applicable", "waived", "error")
+MAX_EVIDENCE = 5
+
+
+def tool_version() -> str:
+    try:
+        return importlib.metadata.version("kontrakt")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        return "0+unknown"
+
+
+@dataclass
+class RuleResult:
+    """The verdict of one rule, with what shows it."""
+
+    info: RuleInfo
+    verdict: Verdict
+    message: str = ""
+    evidence: list[Exchange] = field(default_factory=list)
+    function: str | None = None
+    capability: str | None = None
+    duration_s: float = 0.0
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+    outcome: Verdict | None = None  # the verdict a waiver replaced
+    waiver: Waiver | None = None
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def severity(self) -> str:
+        return self.info.severity
+
+
+@dataclass
+class WaiverStatus:
+    waiver: Waiver
+    status: Literal["applied", "expired", "unused", "unknown-rule"]
+
+
+@dataclass
+class RunResult:
+    """A whole run: what was checked against what, every rule's verdict, the profile verdict."""
+
+    profile: str
+    spec_path: str
+    spec_sha256: str
+    base_url: str
+    environment: str
+    seed: int
+    started_at: dt.datetime
+    tool_version: str = field(default_factory=tool_version)
+    finished_at: dt.datetime | None = None
+    complete: bool = True
+    stop_reason: str | None = None
+    results: list[RuleResult] = field(default_factory=list)
+    not_automated: list[RuleInfo] = field(default_factory=list)
+    waivers: list[WaiverStatus] = field(default_factory=list)
+    requests_sent: int = 0
+    rule_filter: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(r.verdict for r in self.results)
+        return {verdict: counter.get(verdict, 0) for verdict in VERDICTS}
+
+    @property
+    def passed(self) -> bool:
+        """The pass policy: complete, and no MUST rule failed or could not be judged.
+
+        A run that judged nothing (no rule automated or selected) certifies nothing.
+        """
+        if not self.complete or not self.results:
+            return False
+        return not any(
+            r.severity == "MUST" and r.verdict in ("fail", "error") for r in self.results
+        )
+
+    @property
+    def duration_s(self) -> float:
+        end = self.finished_at or dt.datetime.now(dt.UTC)
+        return (end - self.started_at).total_seconds()
+
+
+def _summarise(exc: BaseException, redactor: Redactor) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4)
+    return redactor.text("".join(lines).strip())[-2000:]
+
+
+def _verdict_for_failure(info: RuleInfo) -> Verdict:
+    return "fail" if info.severity == "MUST" else "warn"
+
+
+def _waiver_for(
+    rule_id: str, waivers: list[Waiver], today: dt.date
+) -> tuple[Waiver | None, Waiver | None]:
+    """(valid waiver, expired waiver) for a rule."""
+    valid = expired = None
+    for waiver in waivers:
+        if waiver.rule != rule_id:
+            continue
+        if waiver.expires >= today:
+            valid = valid or waiver
+        else:
+            expired = expired or waiver
+    return valid, expired
+
+
+def _run_one(rule: RuleFunction, ctx: RuleContext, redactor: Redactor) -> RuleResult:
+    info = rule.info
+    result = RuleResult(info, "pass", function=rule.name, capability=rule.capability)
+    try:
+        rule.func(ctx)
+    except Failure as exc:
+        result.verdict = _verdict_for_failure(info)
+        result.message = exc.message
+        result.evidence = exc.evidence
+    except Warn as exc:
+        result.verdict = "warn"
+        result.message = exc.message
+        result.evidence = exc.evidence
+    except NotApplicable as exc:
+        result.verdict = "not-applicable"
+        result.message = exc.reason
+    except BudgetExhausted:
+        raise
+    except ProbeError as exc:
+        result.verdict = _verdict_for_failure(info)
+        result.message = f"{exc.kind}: {exc.message}"
+        result.evidence = [exc.exchange] if exc.exchange is not None else []
+    except (RuleError, AuthUnavailable, ReadOnlyViolation) as exc:
+        result.verdict = "error"
+        result.message = str(exc)
+    except Exception as exc:
+        result.verdict = "error"
+        result.message = f"the rule raised {type(exc).__name__}: {exc}"
+        result.notes.append(_summarise(exc, redactor))
+    return result
+
+
+def run_profile(
+    profile: Profile,
+    manifest: Manifest,
+    *,
+    seed: int = 0,
+    transport: httpx.BaseTransport | None = None,
+    token_transport: httpx.BaseTransport | None = None,
+    progress: bool | None = None,
+    console: Console | None = None,
+    today: dt.date | None = None,
+    on_result: Callable[[RuleResult], None] | None = None,
+) -> RunResult:
+    """Run every rule of `profile` against the manifest's provider and judge it.
+
+    `progress=None` shows a progress bar when `console` is a terminal. `transport` replaces the
+    network (tests); `token_transport` does the same for token endpoints.
+    """
+    console = console or Console(stderr=True)
+    today = today or dt.date.today()
+    started = dt.datetime.now(dt.UTC)
+    result = RunResult(
+        profile=profile.id,
+        spec_path=str(profile.spec.path or ""),
+        spec_sha256=profile.spec.sha256,
+        base_url=manifest.base_url,
+        environment=manifest.environment,
+        seed=seed,
+        started_at=started,
+        not_automated=list(profile.not_automated),
+    )
+    redactor = Redactor(manifest.secrets(), headers=manifest.credential_headers())
+    credentials = Credentials(manifest, redactor, transport=token_transport or transport)
+    probe = Probe(
+        manifest.base_url,
+        credentials=credentials,
+        headers=manifest.headers,
+        limits=manifest.limits,
+        redactor=redactor,
+        transport=transport,
+        decryption_key=manifest.decryption_key,
+    )
+    applied: set[int] = set()
+    expired_seen: set[int] = set()
+    stopped: str | None = None
+    show = console.is_terminal if progress is None else progress
+    bar = Progress(
+        TextColumn("[bold]certify[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not show,
+    )
+    try:
+        with bar:
+            task = bar.add_task(profile.id, total=len(profile.rules))
+            for rule in profile.rules:
+                bar.update(task, description=rule.id)
+                ctx = RuleContext(
+                    rule=rule.info,
+                    spec=profile.spec,
+                    manifest=manifest,
+                    probe=probe,
+                    credentials=credentials,
+                    seed=seed,
+                )
+                clock = time.monotonic()
+                before = probe.sent
+                if stopped is not None:
+                    outcome = RuleResult(
+                        rule.info,
+                        "error",
+                        f"not run: {stopped}",
+                        function=rule.name,
+                        capability=rule.capability,
+                    )
+                elif rule.capability and not ctx.has_capability(rule.capability):
+                    outcome = RuleResult(
+                        rule.info,
+                        "not-applicable",
+                        f"capability {rule.capability!r} is not among the manifest's capabilities",
+                        function=rule.name,
+                        capability=rule.capability,
+                    )
+                else:
+                    try:
+                        outcome = _run_one(rule, ctx, redactor)
+                    except BudgetExhausted as exc:
+                        stopped = exc.message
+                        outcome = RuleResult(
+                            rule.info,
+                            "error",
+                            exc.message,
+                            function=rule.name,
+                            capability=rule.capability,
+                        )
+                    except KeyboardInterrupt:
+                        result.complete = False
+                        result.stop_reason = f"interrupted (Ctrl-C) during {rule.id}"
+                        break
+                exchanges = probe.take_exchanges()
+                outcome.notes = ctx.notes + outcome.notes
+                outcome.requests = probe.sent - before
+                if not outcome.evidence and outcome.verdict in ("fail", "warn", "error"):
+                    outcome.evidence = exchanges[-MAX_EVIDENCE:]
+                outcome.evidence = outcome.evidence[:MAX_EVIDENCE]
+                outcome.message = redactor.text(outcome.message)
+                outcome.notes = [redactor.text(n) for n in outcome.notes]
+                outcome.duration_s = time.monotonic() - clock
+                valid, expired = _waiver_for(rule.id, manifest.waivers, today)
+                if outcome.verdict in ("fail", "warn", "error") and valid is not None:
+                    applied.add(id(valid))
+                    outcome.outcome, outcome.verdict, outcome.waiver = (
+                        outcome.verdict,
+                        "waived",
+                        valid,
+                    )
+                    outcome.notes.append(f"waived until {valid.expires}: {valid.reason}")
+                if expired is not None:
+                    expired_seen.add(id(expired))
+                    outcome.notes.append(
+                        f"a waiver expired on {expired.expires} and was not applied"
+                    )
+                result.results.append(outcome)
+                if on_result is not None:
+                    on_result(outcome)
+                bar.advance(task)
+    except KeyboardInterrupt:
+        result.complete = False
+        result.stop_reason = result.stop_reason or "interrupted (Ctrl-C)"
+    finally:
+        probe.close()
+        credentials.close()
+    result.requests_sent = probe.sent
+    result.finished_at = dt.datetime.now(dt.UTC)
+    if stopped is not None and result.stop_reason is None:
+        result.stop_reason = stopped
+    catalogue = profile.spec.rules
+    for waiver in manifest.waivers:
+        if waiver.rule not in catalogue:
+            status: Any = "unknown-rule"
+        elif id(waiver) in applied:
+            status = "applied"
+        elif waiver.expires < today:
+            status = "expired"
+        else:
+            status = "unused"
+        result.waivers.append(WaiverStatus(waiver, status))
+    return result
+
+
+def error_result(profile: Profile, manifest: Manifest, message: str, *, seed: int = 0) -> RunResult:
+    """A run that could not start: every rule an `error` with `message`, for the report."""
+    now = dt.datetime.now(dt.UTC)
+    result = RunResult(
+        profile=profile.id,
+        spec_path=str(profile.spec.path or ""),
+        spec_sha256=profile.spec.sha256,
+        base_url=manifest.base_url,
+        environment=manifest.environment,
+        seed=seed,
+        started_at=now,
+        finished_at=now,
+        not_automated=list(profile.not_automated),
+        complete=False,
+        stop_reason=message,
+    )
+    for rule in profile.rules:
+        result.results.append(
+            RuleResult(rule.info, "error", message, function=rule.name, capability=rule.capability)
+        )
+    return result
