@@ -939,8 +939,18 @@ def _services(value: Any) -> tuple[Service, ...]:
 def parse(document: Document, models: ModelsModule) -> Api:
     """The IR of ``document``; problems are added to ``document.found`` as warnings."""
     classes: dict[str, str] = {}
+    own: set[str] = set()
     for model in models.classes:
-        classes.setdefault(model.pointer, model.name)
+        # An allOf of a $ref and a bare `required` list makes datamodel-code-generator emit the
+        # helper part (`...Record3`, only the required members) before the composed class, both
+        # under the component's pointer; the class named after the component is the real one.
+        if model.pointer in own:
+            continue
+        if model.name == model.pointer.rsplit("/", 1)[-1]:
+            classes[model.pointer] = model.name
+            own.add(model.pointer)
+        else:
+            classes.setdefault(model.pointer, model.name)
     parser = _Parser(document, classes)
     data = document.data
     info = _dict(data.get("info"))

@@ -20,7 +20,7 @@ from kontrakt.runtime.client import (
 from .models import (
     AdditionalCompetenceV1,
     AdditionalCompetenceV1Batch,
-    AdditionalCompetenceV1Record3,
+    AdditionalCompetenceV1Record,
     AdditionalCompetenceV1UpdateBatch,
     CompetenceCodeList,
 )
@@ -51,12 +51,12 @@ class Client(BaseClient):
         self,
         *,
         uid: list[uuid.UUID],
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         """Read several reports by uid (`listAdditionalCompetencesByUid`)."""
         return self._request(
             "GET",
             "/v1/additionalcompetence",
-            expected={200: parse_json(list[AdditionalCompetenceV1Record3])},
+            expected={200: parse_json(list[AdditionalCompetenceV1Record])},
             query={
                 "uid": uid,
             },
@@ -69,12 +69,12 @@ class Client(BaseClient):
         self,
         *,
         body: AdditionalCompetenceV1,
-    ) -> AdditionalCompetenceV1Record3:
+    ) -> AdditionalCompetenceV1Record:
         """Report one additional competence (`createAdditionalCompetence`)."""
         return self._request(
             "POST",
             "/v1/additionalcompetence",
-            expected={201: parse_json(AdditionalCompetenceV1Record3)},
+            expected={201: parse_json(AdditionalCompetenceV1Record)},
             headers={
                 "Accept": "application/json",
             },
@@ -86,12 +86,12 @@ class Client(BaseClient):
         self,
         *,
         uid: uuid.UUID,
-    ) -> AdditionalCompetenceV1Record3:
+    ) -> AdditionalCompetenceV1Record:
         """Read one report (`getAdditionalCompetence`)."""
         return self._request(
             "GET",
             "/v1/additionalcompetence/{uid}",
-            expected={200: parse_json(AdditionalCompetenceV1Record3)},
+            expected={200: parse_json(AdditionalCompetenceV1Record)},
             path_params={
                 "uid": uid,
             },
@@ -105,12 +105,12 @@ class Client(BaseClient):
         *,
         uid: uuid.UUID,
         body: AdditionalCompetenceV1,
-    ) -> AdditionalCompetenceV1Record3:
+    ) -> AdditionalCompetenceV1Record:
         """Replace one report (`updateAdditionalCompetence`)."""
         return self._request(
             "PUT",
             "/v1/additionalcompetence/{uid}",
-            expected={200: parse_json(AdditionalCompetenceV1Record3)},
+            expected={200: parse_json(AdditionalCompetenceV1Record)},
             path_params={
                 "uid": uid,
             },
@@ -125,12 +125,12 @@ class Client(BaseClient):
         self,
         *,
         body: AdditionalCompetenceV1UpdateBatch,
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         """Replace up to 100 reports at once (all or nothing) (`updateAdditionalCompetenceBatch`)."""
         return self._request(
             "PUT",
             "/v1/additionalcompetence/batch",
-            expected={200: parse_json(list[AdditionalCompetenceV1Record3])},
+            expected={200: parse_json(list[AdditionalCompetenceV1Record])},
             headers={
                 "Accept": "application/json",
             },
@@ -142,12 +142,12 @@ class Client(BaseClient):
         self,
         *,
         body: AdditionalCompetenceV1Batch,
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         """Report up to 100 additional competences at once (all or nothing) (`createAdditionalCompetenceBatch`)."""
         return self._request(
             "POST",
             "/v1/additionalcompetence/batch",
-            expected={201: parse_json(list[AdditionalCompetenceV1Record3])},
+            expected={201: parse_json(list[AdditionalCompetenceV1Record])},
             headers={
                 "Accept": "application/json",
             },
@@ -179,12 +179,12 @@ class AsyncClient(AsyncBaseClient):
         self,
         *,
         uid: list[uuid.UUID],
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         """Read several reports by uid (`listAdditionalCompetencesByUid`)."""
         return await self._request(
             "GET",
             "/v1/additionalcompetence",
-            expected={200: parse_json(list[AdditionalCompetenceV1Record3])},
+            expected={200: parse_json(list[AdditionalCompetenceV1Record])},
             query={
                 "uid": uid,
             },
@@ -197,12 +197,12 @@ class AsyncClient(AsyncBaseClient):
         self,
         *,
         body: AdditionalCompetenceV1,
-    ) -> AdditionalCompetenceV1Record3:
+    ) -> AdditionalCompetenceV1Record:
         """Report one additional competence (`createAdditionalCompetence`)."""
         return await self._request(
             "POST",
             "/v1/additionalcompetence",
-            expected={201: parse_json(AdditionalCompetenceV1Record3)},
+            expected={201: parse_json(AdditionalCompetenceV1Record)},
             headers={
                 "Accept": "application/json",
             },
@@ -214,12 +214,12 @@ class AsyncClient(AsyncBaseClient):
         self,
         *,
         uid: uuid.UUID,
-    ) -> AdditionalCompetenceV1Record3:
+    ) -> AdditionalCompetenceV1Record:
         """Read one report (`getAdditionalCompetence`)."""
         return await self._request(
             "GET",
             "/v1/additionalcompetence/{uid}",
-            expected={200: parse_json(AdditionalCompetenceV1Record3)},
+            expected={200: parse_json(AdditionalCompetenceV1Record)},
             path_params={
                 "uid": uid,
             },
@@ -233,12 +233,12 @@ class AsyncClient(AsyncBaseClient):
         *,
         uid: uuid.UUID,
         body: AdditionalCompetenceV1,
-    ) -> AdditionalCompetenceV1Record3:
+    ) -> AdditionalCompetenceV1Record:
         """Replace one report (`updateAdditionalCompetence`)."""
         return await self._request(
             "PUT",
             "/v1/additionalcompetence/{uid}",
-            expected={200: parse_json(AdditionalCompetenceV1Record3)},
+            expected={200: parse_json(AdditionalCompetenceV1Record)},
             path_params={
                 "uid": uid,
             },
@@ -253,12 +253,12 @@ class AsyncClient(AsyncBaseClient):
         self,
         *,
         body: AdditionalCompetenceV1UpdateBatch,
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         """Replace up to 100 reports at once (all or nothing) (`updateAdditionalCompetenceBatch`)."""
         return await self._request(
             "PUT",
             "/v1/additionalcompetence/batch",
-            expected={200: parse_json(list[AdditionalCompetenceV1Record3])},
+            expected={200: parse_json(list[AdditionalCompetenceV1Record])},
             headers={
                 "Accept": "application/json",
             },
@@ -270,12 +270,12 @@ class AsyncClient(AsyncBaseClient):
         self,
         *,
         body: AdditionalCompetenceV1Batch,
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         """Report up to 100 additional competences at once (all or nothing) (`createAdditionalCompetenceBatch`)."""
         return await self._request(
             "POST",
             "/v1/additionalcompetence/batch",
-            expected={201: parse_json(list[AdditionalCompetenceV1Record3])},
+            expected={201: parse_json(list[AdditionalCompetenceV1Record])},
             headers={
                 "Accept": "application/json",
             },

@@ -22,7 +22,7 @@ from kontrakt.runtime import server as rt
 from .models import (
     AdditionalCompetenceV1,
     AdditionalCompetenceV1Batch,
-    AdditionalCompetenceV1Record3,
+    AdditionalCompetenceV1Record,
     AdditionalCompetenceV1UpdateBatch,
     CompetenceCodeList,
 )
@@ -402,7 +402,7 @@ class ListAdditionalCompetencesByUidHandler(Protocol):
         *,
         uid: list[uuid.UUID],
         auth: rt.AuthContext,
-    ) -> list[AdditionalCompetenceV1Record3]: ...
+    ) -> list[AdditionalCompetenceV1Record]: ...
 
 
 class CreateAdditionalCompetenceHandler(Protocol):
@@ -413,7 +413,7 @@ class CreateAdditionalCompetenceHandler(Protocol):
         *,
         body: AdditionalCompetenceV1,
         auth: rt.AuthContext,
-    ) -> AdditionalCompetenceV1Record3: ...
+    ) -> AdditionalCompetenceV1Record: ...
 
 
 class GetAdditionalCompetenceHandler(Protocol):
@@ -424,7 +424,7 @@ class GetAdditionalCompetenceHandler(Protocol):
         *,
         uid: uuid.UUID,
         auth: rt.AuthContext,
-    ) -> AdditionalCompetenceV1Record3: ...
+    ) -> AdditionalCompetenceV1Record: ...
 
 
 class UpdateAdditionalCompetenceHandler(Protocol):
@@ -436,7 +436,7 @@ class UpdateAdditionalCompetenceHandler(Protocol):
         uid: uuid.UUID,
         body: AdditionalCompetenceV1,
         auth: rt.AuthContext,
-    ) -> AdditionalCompetenceV1Record3: ...
+    ) -> AdditionalCompetenceV1Record: ...
 
 
 class UpdateAdditionalCompetenceBatchHandler(Protocol):
@@ -447,7 +447,7 @@ class UpdateAdditionalCompetenceBatchHandler(Protocol):
         *,
         body: AdditionalCompetenceV1UpdateBatch,
         auth: rt.AuthContext,
-    ) -> list[AdditionalCompetenceV1Record3]: ...
+    ) -> list[AdditionalCompetenceV1Record]: ...
 
 
 class CreateAdditionalCompetenceBatchHandler(Protocol):
@@ -458,7 +458,7 @@ class CreateAdditionalCompetenceBatchHandler(Protocol):
         *,
         body: AdditionalCompetenceV1Batch,
         auth: rt.AuthContext,
-    ) -> list[AdditionalCompetenceV1Record3]: ...
+    ) -> list[AdditionalCompetenceV1Record]: ...
 
 
 class Handlers(Protocol):

@@ -153,6 +153,11 @@ def _merged(document: Document, schema: dict[str, Any]) -> dict[str, Any] | None
             return None
         properties.update(part.get("properties", {}))
         required += [name for name in part.get("required", []) if name not in required]
+        for key in ("anyOf", "oneOf"):
+            # A part's alternatives apply too (Sdir: anyOf required imo number or call sign).
+            if key in part and isinstance(option := _resolve(document, part[key][0]), dict):
+                properties.update(option.get("properties", {}))
+                required += [name for name in option.get("required", []) if name not in required]
     return {"type": "object", "properties": properties, "required": required}
 
 

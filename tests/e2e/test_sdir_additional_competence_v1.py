@@ -12,7 +12,7 @@ import pytest
 
 from generated.sdir_additional_competence_v1 import (
     AdditionalCompetenceV1Batch,
-    AdditionalCompetenceV1Record3,
+    AdditionalCompetenceV1Record,
     Client,
     create_app,
 )
@@ -31,9 +31,9 @@ class Registry:
 
     async def create_additional_competence_batch(
         self, *, body: AdditionalCompetenceV1Batch, **_: Any
-    ) -> list[AdditionalCompetenceV1Record3]:
+    ) -> list[AdditionalCompetenceV1Record]:
         stored = example(SPEC, "createAdditionalCompetenceBatch", "201")
-        return [AdditionalCompetenceV1Record3.model_validate(stored[0]) for _item in body.root]
+        return [AdditionalCompetenceV1Record.model_validate(stored[0]) for _item in body.root]
 
 
 @contextmanager
@@ -57,7 +57,7 @@ def test_key_and_token_together_create_a_batch() -> None:
     with client(auth) as sdir:
         records = sdir.create_additional_competence_batch(body=batch())
     assert len(records) == len(batch().root)
-    assert all(isinstance(r, AdditionalCompetenceV1Record3) for r in records)
+    assert all(isinstance(r, AdditionalCompetenceV1Record) for r in records)
 
 
 @pytest.mark.parametrize(

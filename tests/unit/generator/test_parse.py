@@ -227,6 +227,45 @@ def test_types_of_parameters_and_bodies(tmp_path: Path) -> None:
     assert text_body.type is not None and text_body.type.annotation == "str"
 
 
+def test_allof_with_a_required_list_names_the_composed_class(tmp_path: Path) -> None:
+    # Sdir's AdditionalCompetenceV1Record: allOf [$ref to an anyOf, {required: [...]}] gives a
+    # helper class with only the required members under the same pointer, emitted first; the
+    # response must be typed with the class named after the component, or the client and the
+    # server would drop every other member.
+    built = _build(
+        tmp_path,
+        """\
+        paths:
+          /items:
+            get:
+              operationId: getItem
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Record'}
+        components:
+          schemas:
+            Item:
+              type: object
+              anyOf:
+                - required: [a]
+                - required: [b]
+              properties:
+                a: {type: string}
+                b: {type: string}
+                uid: {type: string}
+            Record:
+              allOf:
+                - $ref: '#/components/schemas/Item'
+                - required: [uid]
+        """,
+    )
+    [content] = _api(built).operations[0].responses[0].contents
+    assert content.type is not None and content.type.model == "Record"
+
+
 def test_openapi_30_nullable(tmp_path: Path) -> None:
     built = _build(
         tmp_path,
