@@ -4,6 +4,11 @@ OpenAPI semantics: `security` is a list of alternatives; each alternative names 
 must all pass, with the scopes each needs. Credentials that are missing or invalid in every
 alternative answer the document's `unauthenticated` code (401); valid credentials that lack a
 scope or role answer its `forbidden` code (403).
+
+Role templates are filled from the path parameters. A variable that is no path parameter (DPS
+disseminations: the contract comes from the package behind the body's `archiveId`) cannot be
+filled by the route: it then checks only that the token holds some role of the template's shape,
+and the handler finishes the check with `AuthContext.require_roles(contractId=...)`.
 """
 
 import logging
@@ -68,10 +73,17 @@ class SecurityRequirement:
 
 @dataclass(frozen=True)
 class AuthContext:
-    """What passed: the schemes of the satisfied alternative and the bearer token's claims."""
+    """What passed: the schemes of the satisfied alternative and the bearer token's claims.
+
+    `roles` is the operation's `x-kontrakt-roles` requirement and `path_params` the request's
+    path parameters, so that a handler can finish a role check the route could not: see
+    `require_roles`.
+    """
 
     schemes: tuple[str, ...] = ()
     claims: Mapping[str, Any] = field(default_factory=dict)
+    roles: RoleRequirement | None = None
+    path_params: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -80,6 +92,29 @@ class AuthContext:
     def claim(self, path: str) -> Any:
         """A claim by dotted path (`consumer.ID`), or None."""
         return claim_at(self.claims, path)
+
+    def has_roles(self, **values: str) -> bool:
+        """Whether the token holds one of the operation's roles, its variables bound by the path
+        parameters and `values` (named as in the template: `contractId="a1f3"`).
+
+        True when the operation declares no roles.
+        """
+        if self.roles is None:
+            return True
+        return self.roles.held_by(self.claims, {**self.path_params, **values})
+
+    def require_roles(self, **values: str) -> None:
+        """Refuse with the operation's `forbidden` code (403) unless `has_roles(**values)`.
+
+        For a role template naming a variable that is no path parameter (DPS: `{contractId}_R`
+        on `POST /v1/disseminations`, where the contract is that of the `archiveId`), the route
+        has only checked that the token holds some role of that shape; the handler calls this
+        once it has looked the value up. Raises `ValueError` if a variable stays unbound.
+        """
+        if not self.has_roles(**values):
+            raise ApiProblem.from_trigger(
+                "forbidden", "The access token holds no role that permits this operation."
+            )
 
 
 @dataclass(frozen=True)
@@ -177,7 +212,12 @@ class Authenticator(Guard[AuthContext]):
                     "forbidden", "The access token holds no role that permits this operation."
                 )
                 continue
-            return AuthContext(tuple(requirement.schemes), claims or {})
+            return AuthContext(
+                tuple(requirement.schemes),
+                claims or {},
+                roles=self.roles,
+                path_params=dict(request.path_params),
+            )
         # Valid credentials that fall short answer 403; otherwise the first refusal answers 401.
         problem = forbidden or unauthenticated
         assert problem is not None

@@ -369,15 +369,54 @@ def has_any_role(
     return any(role in held for role in wanted)
 
 
+def _shape(template: str, path_params: Mapping[str, str]) -> re.Pattern[str]:
+    """A template as a pattern: bound variables literal, an unbound one any non-empty text."""
+    parts: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[position : match.start()]))
+        name = match.group(1)
+        parts.append(re.escape(str(path_params[name])) if name in path_params else ".+")
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile("".join(parts))
+
+
 @dataclass(frozen=True)
 class RoleRequirement:
-    """An operation's `x-kontrakt-roles`: the token must hold one of `any_of` at `claim`."""
+    """An operation's `x-kontrakt-roles`: the token must hold one of `any_of` at `claim`.
+
+    Templates name path parameters (`{contractId}_W` on `/v1/contracts/{contractId}/...`), which
+    the route substitutes. A template may also name a variable the route cannot know: DPS's
+    dissemination operations require `{contractId}_R` of the contract that owns the package behind
+    the `archiveId` in the body, which only the provider can look up. For such an unbound variable
+    `satisfied_by` checks only that the token holds SOME role of the template's shape (any
+    `*_R`), so a token without any such role is refused (403) before the handler runs; the
+    handler completes the check once it knows the value, with
+    `AuthContext.require_roles(contractId=...)`, which raises the operation's `forbidden` problem.
+    """
 
     any_of: tuple[str, ...]
     claim: str = "roles"
 
+    def unbound(self, path_params: Mapping[str, str]) -> tuple[str, ...]:
+        """The template variables `path_params` does not bind, in template order, each once."""
+        names = (m.group(1) for t in self.any_of for m in _PLACEHOLDER.finditer(t))
+        return tuple(dict.fromkeys(name for name in names if name not in path_params))
+
     def satisfied_by(self, claims: Mapping[str, Any], path_params: Mapping[str, str]) -> bool:
-        return has_any_role(claims, self.any_of, claim=self.claim, path_params=path_params)
+        """Whether a held role fits a template; an unbound variable matches any value."""
+        held = token_roles(claims, self.claim)
+        shapes = [_shape(template, path_params) for template in self.any_of]
+        return any(shape.fullmatch(role) for shape in shapes for role in held)
+
+    def held_by(self, claims: Mapping[str, Any], values: Mapping[str, str]) -> bool:
+        """Whether the token holds one of the roles with every variable bound by `values`.
+
+        Raises `ValueError` when `values` leaves a variable unbound: a provider bug, not a
+        caller's fault.
+        """
+        return has_any_role(claims, self.any_of, claim=self.claim, path_params=values)
 
 
 # --- API keys ---------------------------------------------------------------------------------
