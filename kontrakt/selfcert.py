@@ -1,0 +1,87 @@
+"""`make certify`: certify kontrakt's own sandbox providers with `kontrakt certify`'s library.
+
+The sandbox (issuer and providers) starts on free ports of 127.0.0.1; each manifest
+`conformance/manifests/sandbox-<provider>.yaml` is loaded with the running URLs in its
+`${KONTRAKT_SANDBOX_...}` variables and run as a provider's own manifest would be, and the
+reports go to `<out>/<provider>/`. This module is the one place that joins `sandbox/` and
+`conformance/` (which never import each other): a user certifying their own API needs neither.
+
+Exit status 0 when every profile passed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from conformance.manifest import ManifestError, load_manifest
+from conformance.profile import load_profile
+from conformance.report import FORMATS, print_summary, write_reports
+from conformance.runner import run_profile
+from sandbox.launch import PROVIDERS, Sandbox
+
+__all__ = ["main", "sandbox_environment"]
+
+MANIFESTS = Path(__file__).resolve().parents[1] / "conformance" / "manifests"
+
+
+def _variable(name: str) -> str:
+    return "KONTRAKT_SANDBOX_" + name.upper().replace("-", "_")
+
+
+def sandbox_environment(sandbox: Sandbox) -> dict[str, str]:
+    """The variables a sandbox manifest reads: the issuer's URLs and each provider's base URL."""
+    env = {
+        "KONTRAKT_SANDBOX_ISSUER": sandbox.issuer_url,
+        "KONTRAKT_SANDBOX_TOKEN_URL": sandbox.token_url,
+    }
+    for name in sandbox.names:
+        env[_variable(name)] = sandbox.url(name)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kontrakt.selfcert", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    console = Console()
+    manifests = {
+        path.stem.removeprefix("sandbox-"): path
+        for path in sorted(MANIFESTS.glob("sandbox-*.yaml"))
+        if path.stem.removeprefix("sandbox-") in PROVIDERS
+    }
+    missing = [name for name in PROVIDERS if name not in manifests]
+    if not manifests:
+        console.print("no sandbox manifests in conformance/manifests/", markup=False)
+        return 1
+    passed = True
+    with Sandbox.start(list(manifests)) as sandbox:
+        env = sandbox_environment(sandbox)
+        for name, path in manifests.items():
+            console.rule(f"{name}: {PROVIDERS[name].title}")
+            try:
+                manifest = load_manifest(path, env=env)
+            except ManifestError as exc:
+                for problem in exc.problems:
+                    console.print(f"{path}: {problem}", markup=False)
+                passed = False
+                continue
+            profile = load_profile(manifest.profile)
+            result = run_profile(profile, manifest, seed=args.seed, console=console)
+            written = write_reports(result, args.out / name, list(FORMATS))
+            print_summary(console, result, written)
+            passed = passed and result.passed
+    if missing:
+        console.print(
+            f"No conformance profile yet for: {', '.join(missing)} (issue #7).", markup=False
+        )
+    console.print(f"Reports: {args.out}/<provider>/report.html", markup=False)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":  # pragma: no cover - `make certify`
+    sys.exit(main())
