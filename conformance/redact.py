@@ -57,7 +57,7 @@ _PAIR = re.compile(
     r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|assertion|password|"
     r"api[_-]?key|subscription[_-]?key|token)\"?\s*[:=]\s*\"?)([^\"&\s,;}]+)"
 )
-# Digit groups joined by single spaces: `12058540070`, `120585 40070`, and runs around them.
+# Digit groups joined by single spaces: `12858510048`, `128585 10048`, and runs around them.
 _DIGITS = re.compile(r"\d+(?:[ \u00a0]\d+)*")
 
 _W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)

@@ -431,11 +431,17 @@ ROLES: Final[Mapping[str, rt.RoleRequirement]] = {}
 
 # operationId -> the success response's media types and the environments serving each (() = all).
 MEDIA_TYPES: Final[Mapping[str, Sequence[tuple[str, tuple[str, ...]]]]] = {
-    "listAccounts": (("application/json", ("test",)), ("application/jose", ("production",))),
-    "showAccountById": (("application/json", ("test",)), ("application/jose", ("production",))),
-    "listTransactions": (("application/json", ("test",)), ("application/jose", ("production",))),
-    "listCards": (("application/json", ("test",)), ("application/jose", ("production",))),
-    "listRoles": (("application/json", ("test",)), ("application/jose", ("production",))),
+    "listAccounts": (("application/json", ("test",)), ("application/jose", ("test", "production"))),
+    "showAccountById": (
+        ("application/json", ("test",)),
+        ("application/jose", ("test", "production")),
+    ),
+    "listTransactions": (
+        ("application/json", ("test",)),
+        ("application/jose", ("test", "production")),
+    ),
+    "listCards": (("application/json", ("test",)), ("application/jose", ("test", "production"))),
+    "listRoles": (("application/json", ("test",)), ("application/jose", ("test", "production"))),
 }
 
 DEFAULT_ENVIRONMENT: Final = "production"
