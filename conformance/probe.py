@@ -172,6 +172,19 @@ class ProbeResponse:
         return f"ProbeResponse({self.exchange.method} {self.exchange.url} -> {self.status})"
 
 
+# Key management and content encryption algorithms a JWE body may use (RFC 7518 sections 4, 5).
+JWE_ALGORITHMS = [
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "A128CBC-HS256",
+    "A192CBC-HS384",
+    "A256CBC-HS512",
+    "A128GCM",
+    "A192GCM",
+    "A256GCM",
+]
+
+
 def _jwe_decrypter(path: Any) -> Callable[[bytes], bytes]:
     from joserfc import jwe
     from joserfc.jwk import KeySet, RSAKey
@@ -179,7 +192,9 @@ def _jwe_decrypter(path: Any) -> Callable[[bytes], bytes]:
     key = RSAKey.import_key(path.read_bytes())
 
     def decrypt(data: bytes) -> bytes:
-        result = jwe.decrypt_compact(data.strip(), KeySet([key]))
+        # joserfc accepts only its "recommended" algorithms unless told otherwise; RSA-OAEP-256
+        # with A128CBC-HS256 (what DSOP consumers use) is not among them.
+        result = jwe.decrypt_compact(data.strip(), KeySet([key]), algorithms=JWE_ALGORITHMS)
         plaintext = result.plaintext
         if plaintext is None:
             raise ValueError("empty JWE")
