@@ -33,18 +33,18 @@ check-generated: $(STAMP) ## fail with a diff when generated/ differs from what 
 test: lint lint-specs check-generated ## everything CI runs: code lint, spec lint, generated/, tests
 	$(BIN)/python -m pytest -q
 
-demo: $(STAMP) ## the main job; until providers exist: lint the contracts, list assumptions, diff DSOP
+demo: $(STAMP) ## the main job: certify the sandbox providers, lint the contracts, diff DSOP
 	$(BIN)/kontrakt lint $(SPECS)
 	$(BIN)/kontrakt assumptions $(SPECS) | tail -n 1
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--format markdown --output $(REPORTS)/diff-dsop-control-v1.1.1-v2.0.md --fail-on never
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--fail-on never | head -n 8
+	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS)
 	@echo "Reports: $(REPORTS)/"
 
-certify: $(STAMP) ## certify the sandbox providers (issues #5 and #6)
-	@echo "kontrakt certify is not built yet (issues #5 sandbox, #6 harness)." >&2
-	@exit 2
+certify: $(STAMP) ## certify every sandbox provider with kontrakt certify; reports in reports/<provider>/
+	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS)
 
 bench: $(STAMP) ## time kontrakt generate against peer generators; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py
