@@ -27,6 +27,7 @@ from starlette.types import ASGIApp
 from conformance.manifest import Manifest, load_manifest
 from conformance.profile import load_profile
 from conformance.runner import RunResult, run_profile
+from kontrakt.selfcert import sandbox_environment
 from sandbox.dsop_control import account_reference
 from sandbox.launch import Sandbox
 from tests.e2e import dsop_bad_variants as bad
@@ -144,11 +145,7 @@ def _broken(result: RunResult) -> dict[str, str]:
 
 def test_good_sandbox_passes(sandbox: Sandbox, router: str) -> None:
     """The committed manifest against the real sandbox, every rule; then the other good runs."""
-    env = {
-        "KONTRAKT_SANDBOX_DSOP": sandbox.url("dsop-control"),
-        "KONTRAKT_SANDBOX_ISSUER": sandbox.issuer_url.rstrip("/"),
-    }
-    result = run(load_manifest(MANIFEST, env=env), None)
+    result = run(load_manifest(MANIFEST, env=sandbox_environment(sandbox)), None)
     assert result.complete and result.passed, _broken(result)
     assert _broken(result) == {}
     not_applicable = {r.id: r.message for r in result.results if r.verdict == "not-applicable"}
