@@ -23,7 +23,7 @@ from conformance.report import FORMATS, print_summary, write_reports
 from conformance.runner import run_profile
 from sandbox.launch import PROVIDERS, Sandbox
 
-__all__ = ["main", "sandbox_environment"]
+__all__ = ["main", "provider_of", "sandbox_environment"]
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "conformance" / "manifests"
 
@@ -43,6 +43,17 @@ def sandbox_environment(sandbox: Sandbox) -> dict[str, str]:
     return env
 
 
+def provider_of(path: Path) -> str | None:
+    """The provider a manifest `sandbox-<provider>[-<suffix>].yaml` certifies (None: unknown).
+
+    A suffix lets one provider have several manifests (`sandbox-sdir-v1.yaml` next to
+    `sandbox-sdir.yaml`: Sdir serves two URL versions); the longest matching name wins.
+    """
+    name = path.stem.removeprefix("sandbox-")
+    known = [p for p in PROVIDERS if name == p or name.startswith(p + "-")]
+    return max(known, key=len) if known else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kontrakt.selfcert", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("reports"))
@@ -52,17 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     manifests = {
         path.stem.removeprefix("sandbox-"): path
         for path in sorted(MANIFESTS.glob("sandbox-*.yaml"))
-        if path.stem.removeprefix("sandbox-") in PROVIDERS
+        if provider_of(path) is not None
     }
-    missing = [name for name in PROVIDERS if name not in manifests]
+    providers = {name: provider_of(path) or name for name, path in manifests.items()}
+    missing = [name for name in PROVIDERS if name not in providers.values()]
     if not manifests:
         console.print("no sandbox manifests in conformance/manifests/", markup=False)
         return 1
     passed = True
-    with Sandbox.start(list(manifests)) as sandbox:
+    with Sandbox.start(list(dict.fromkeys(providers.values()))) as sandbox:
         env = sandbox_environment(sandbox)
         for name, path in manifests.items():
-            console.rule(f"{name}: {PROVIDERS[name].title}")
+            console.rule(f"{name}: {PROVIDERS[providers[name]].title}")
             try:
                 manifest = load_manifest(path, env=env)
             except ManifestError as exc:

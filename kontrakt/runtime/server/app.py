@@ -132,13 +132,28 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
     return _config(request).render_problem(exc, operation_id_of(request))
 
 
-def _location(loc: tuple[Any, ...]) -> tuple[int | None, str | None]:
-    """A body error location as (batch index, dotted field): ("body", 3, "a", 0, "b")."""
+def _location(loc: tuple[Any, ...], body: Any = None) -> tuple[int | None, str | None]:
+    """A body error location as (batch index, dotted field): ("body", 3, "a", 0, "b").
+
+    With the request `body`, a segment naming no member of the object it stands in, and not the
+    last one, is pydantic's tag of a union member (`vessel.Vessel1.imoNumber`) and is dropped.
+    """
     rest = list(loc[1:])
+    node = body
     index = rest.pop(0) if rest and isinstance(rest[0], int) else None
+    if index is not None:
+        node = node[index] if isinstance(node, list) and index < len(node) else None
     field = ""
-    for part in rest:
+    for position, part in enumerate(rest):
+        if isinstance(node, dict) and part not in node and position < len(rest) - 1:
+            continue
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
     return index, field or None
 
 
@@ -171,7 +186,7 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
             message = "The request body is not valid JSON."
         else:
             trigger = "invalid-body"
-            index, field = _location(loc) if kind == "body" else (None, None)
+            index, field = _location(loc, exc.body) if kind == "body" else (None, None)
             if field is None and index is None and kind_error == "missing":
                 message = "The request body is missing."
             else:

@@ -1,0 +1,171 @@
+"""The Sdir additional competence profiles (v1 and v2) against the sandbox and its bad variants.
+
+One sandbox serves both URL versions for the whole module, with a `Switch` in front of the Sdir
+app: the committed manifests (`conformance/manifests/sandbox-sdir.yaml` for v2,
+`sandbox-sdir-v1.yaml` for v1) pass every automated MUST rule on the sandbox, and each known-bad
+variant (`sdir_additional_competence_bad_variants.py`) makes the rules it names fail while the
+rules it lists as kept still pass. Only those rules run for a variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.manifest import Limits, Manifest, load_manifest
+from conformance.profile import load_profile
+from conformance.rules import sdir_additional_competence_v1 as v1_rules
+from conformance.rules import sdir_additional_competence_v2 as v2_rules
+from conformance.runner import RunResult, run_profile
+from kontrakt.selfcert import provider_of, sandbox_environment
+from sandbox.sdir import SdirApp
+from tests.e2e.sdir_additional_competence_bad_variants import (
+    VARIANTS,
+    Kit,
+    Switch,
+    SwitchedSandbox,
+    Variant,
+    switched,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = {
+    "v1": REPO / "conformance" / "manifests" / "sandbox-sdir-v1.yaml",
+    "v2": REPO / "conformance" / "manifests" / "sandbox-sdir.yaml",
+}
+AUTOMATED = {"v1": set(v1_rules.AUTOMATED), "v2": set(v2_rules.AUTOMATED)}
+PROOFS = REPO / "docs" / "sdir-additional-competence-rule-proofs.md"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SwitchedSandbox]:
+    with SwitchedSandbox.start(["sdir"]) as running:
+        assert isinstance(running, SwitchedSandbox)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def switch(sandbox: SwitchedSandbox) -> Switch:
+    app = sandbox.apps["sdir"]
+    assert isinstance(app, Switch)
+    return app
+
+
+def manifest(sandbox: SwitchedSandbox, version: str) -> Manifest:
+    return load_manifest(MANIFESTS[version], env=sandbox_environment(sandbox))
+
+
+def run(found: Manifest, patterns: list[str] | None = None) -> RunResult:
+    return run_profile(load_profile(found.profile, patterns=patterns), found, progress=False)
+
+
+def stored(switch: Switch) -> int:
+    app = switch.default
+    assert isinstance(app, SdirApp)
+    row = app.database.one("SELECT COUNT(*) AS n FROM report")
+    assert row is not None
+    return int(row["n"])
+
+
+def verdicts(result: RunResult) -> dict[str, str]:
+    return {r.id: r.verdict for r in result.results}
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_sandbox_passes_every_rule(sandbox: SwitchedSandbox, version: str) -> None:
+    result = run(manifest(sandbox, version))
+    found = verdicts(result)
+    assert set(found) == AUTOMATED[version]
+    bad = {r.id: r.message for r in result.results if r.verdict != "pass"}
+    assert not bad, bad  # every MUST and SHOULD passes; nothing is not-applicable
+    assert result.passed and not result.not_automated
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_read_only_makes_the_writing_rules_not_applicable(
+    sandbox: SwitchedSandbox, switch: Switch, version: str
+) -> None:
+    writable = manifest(sandbox, version)
+    read_only = writable.model_copy(update={"limits": Limits(read_only=True)})
+    before = stored(switch)
+    result = run(read_only)
+    assert stored(switch) == before  # under read_only no report was stored
+    found = verdicts(result)
+    assert "fail" not in found.values() and "error" not in found.values(), found
+    not_applicable = {k for k, v in found.items() if v == "not-applicable"}
+    assert {"SDIR-BATCH-ATOMIC", "SDIR-BATCH-MAX-ITEMS", "SDIR-CREATE-201"} <= not_applicable
+    assert found["SDIR-BATCH-EMPTY"] == "pass"  # an empty array stores nothing
+    assert found["SDIR-AUTH-KEY-REQUIRED"] == "pass"
+    assert result.passed
+
+
+def _cases() -> list[tuple[Variant, str]]:
+    return [
+        (variant, version)
+        for variant in VARIANTS
+        for version in variant.versions
+        if any(k in AUTOMATED[version] for k in variant.kills)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variant", "version"), _cases(), ids=[f"{v.name}-{ver}" for v, ver in _cases()]
+)
+def test_a_bad_variant_fails_exactly_its_rules(
+    sandbox: SwitchedSandbox, switch: Switch, variant: Variant, version: str
+) -> None:
+    kills = [k for k in variant.kills if k in AUTOMATED[version]]
+    keeps = [k for k in variant.keeps if k in AUTOMATED[version]]
+    with switched(switch, variant.app(switch, Kit(sandbox))):
+        result = run(manifest(sandbox, version), [*kills, *keeps])
+    found = verdicts(result)
+    for rule_id in kills:
+        assert found[rule_id] in ("fail", "warn"), (rule_id, found)
+    for rule_id in keeps:
+        assert found[rule_id] == "pass", (rule_id, result.results)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_every_automated_rule_has_a_variant_that_fails_it(version: str) -> None:
+    killed = {k for variant, ver in _cases() if ver == version for k in variant.kills}
+    assert AUTOMATED[version] <= killed, AUTOMATED[version] - killed
+
+
+def proofs_table() -> str:
+    lines = [
+        "# Sdir additional competence: rule proofs",
+        "",
+        "Generated from `tests/e2e/test_sdir_additional_competence_rules.py` and",
+        "`tests/e2e/sdir_additional_competence_bad_variants.py` (`python -m",
+        "tests.e2e.test_sdir_additional_competence_rules` rewrites it; a test checks it is current).",
+        "Passing test: `test_the_sandbox_passes_every_rule[<version>]`; failing test:",
+        "`test_a_bad_variant_fails_exactly_its_rules[<variant>-<version>]`.",
+        "",
+        "| rule | v1 | v2 | failing variants |",
+        "|---|---|---|---|",
+    ]
+    every = sorted(AUTOMATED["v1"] | AUTOMATED["v2"])
+    for rule_id in every:
+        marks = ["pass" if rule_id in AUTOMATED[v] else "-" for v in ("v1", "v2")]
+        killers = sorted(
+            {f"`{variant.name}-{ver}`" for variant, ver in _cases() if rule_id in variant.kills}
+        )
+        lines.append(f"| {rule_id} | {marks[0]} | {marks[1]} | {', '.join(killers)} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_proofs_document_is_current() -> None:
+    assert PROOFS.read_text(encoding="utf-8") == proofs_table()
+
+
+def test_selfcert_maps_a_suffixed_manifest_to_its_provider() -> None:
+    assert provider_of(Path("sandbox-sdir-v1.yaml")) == "sdir"
+    assert provider_of(Path("sandbox-sdir.yaml")) == "sdir"
+    assert provider_of(Path("sandbox-dsop-control.yaml")) == "dsop-control"
+    assert provider_of(Path("sandbox-nobody.yaml")) is None
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the proofs document
+    PROOFS.write_text(proofs_table(), encoding="utf-8")
