@@ -271,6 +271,7 @@ class Credentials:
         self._configs = list(manifest.auth)
         self._auths = [_adapter(c) for c in self._configs]
         self._scoped: dict[str, httpx.Auth] = {}
+        self._named: dict[str, list[httpx.Auth]] = {}
         self._client = httpx.Client(
             timeout=manifest.limits.timeout_seconds, transport=transport, follow_redirects=False
         )
@@ -335,6 +336,26 @@ class Credentials:
         value = self.headers(scope=scope).get("authorization", "")
         if not value.lower().startswith("bearer "):
             raise AuthUnavailable("the manifest configures no bearer token or token flow")
+        return value[7:]
+
+    def named_token(self, name: str) -> str:
+        """The bearer token of the manifest's named credential `name` (`credentials.<name>`).
+
+        AuthUnavailable when the manifest names no such credential or it yields no bearer token.
+        """
+        configs = self.manifest.credentials.get(name)
+        if not configs:
+            raise AuthUnavailable(f"the manifest names no credentials.{name}")
+        auths = self._named.get(name)
+        if auths is None:
+            auths = self._named[name] = [_adapter(c) for c in configs]
+        request = httpx.Request("GET", self.manifest.base_url)
+        for auth in auths:
+            self._run(auth, request)
+        value = str(request.headers.get("authorization", ""))
+        if not value.lower().startswith("bearer "):
+            raise AuthUnavailable(f"credentials.{name} yields no bearer token")
+        self.redactor.add(value[7:])
         return value[7:]
 
     def wrong_scope_token(self) -> str:

@@ -173,6 +173,12 @@ class Manifest(_Model):
     )
     base_url: str
     auth: Annotated[list[AuthConfig], BeforeValidator(_as_list)] = Field(default_factory=list)
+    credentials: dict[str, Annotated[list[AuthConfig], BeforeValidator(_as_list)]] = Field(
+        default_factory=dict,
+        description="further named credentials (e.g. read_only: a client holding only read "
+        "roles) that a profile's rules ask for by name; each replaces auth for the requests "
+        "that use it",
+    )
     headers: dict[str, str] = Field(default_factory=dict)
     decryption_key: Path | None = None
     negative_auth: NegativeAuth = Field(default_factory=NegativeAuth)
@@ -201,7 +207,7 @@ class Manifest(_Model):
     def secrets(self) -> list[str]:
         """Every secret value in the manifest, for the redactor."""
         found: list[str] = []
-        for auth in self.auth:
+        for auth in [*self.auth, *(a for named in self.credentials.values() for a in named)]:
             if isinstance(auth, BearerAuth):
                 found.append(auth.token.get_secret_value())
             elif isinstance(auth, ClientCredentialsAuth):
@@ -211,7 +217,8 @@ class Manifest(_Model):
         return found
 
     def credential_headers(self) -> list[str]:
-        return [a.header for a in self.auth if isinstance(a, ApiKeyAuth)]
+        named = [a for entries in self.credentials.values() for a in entries]
+        return [a.header for a in [*self.auth, *named] if isinstance(a, ApiKeyAuth)]
 
 
 class ManifestError(Exception):
@@ -265,6 +272,8 @@ def _error_path(loc: Sequence[str | int], single_auth: bool) -> list[str | int]:
         parts = [p for i, p in enumerate(parts) if not (i == 2 and p in _AUTH_TAGS)]
         if single_auth and len(parts) > 1 and parts[1] == 0:
             del parts[1]
+    if parts and parts[0] == "credentials":
+        parts = [p for i, p in enumerate(parts) if not (i == 3 and p in _AUTH_TAGS)]
     if parts and parts[0] == "fixtures":
         # Free-form values: the union's member names mean nothing to the reader.
         parts = parts[:2]
@@ -302,6 +311,20 @@ def _paths(manifest: Manifest, base: Path, problems: list[str], single_auth: boo
             item = item.model_copy(update={"key_file": resolve(item.key_file, where)})
         auth.append(item)
     update: dict[str, Any] = {"auth": auth}
+    if manifest.credentials:
+        named: dict[str, list[Any]] = {}
+        for name, entries in manifest.credentials.items():
+            named[name] = [
+                item.model_copy(
+                    update={
+                        "key_file": resolve(item.key_file, f"credentials.{name}[{index}].key_file")
+                    }
+                )
+                if isinstance(item, JwtBearerAuth)
+                else item
+                for index, item in enumerate(entries)
+            ]
+        update["credentials"] = named
     if manifest.decryption_key is not None:
         update["decryption_key"] = resolve(manifest.decryption_key, "decryption_key")
     if manifest.negative_auth.signing_key is not None:
@@ -388,6 +411,9 @@ def manifest_schema() -> dict[str, Any]:
         "anyOf": [items, {"type": "array", "items": items}],
         "description": "one credential or a list of them (combined on every request)",
     }
+    named = schema["properties"].get("credentials")
+    if isinstance(named, dict) and isinstance(named.get("additionalProperties"), dict):
+        named["additionalProperties"] = schema["properties"]["auth"]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "kontrakt provider manifest"
     return schema

@@ -165,3 +165,28 @@ def test_certify_exits_2_on_a_bad_manifest_before_sending_anything(tmp_path: Pat
     assert not (tmp_path / "out").exists()
     result = CliRunner().invoke(app, ["certify", "--base-url", "http://127.0.0.1:9"])
     assert result.exit_code == 2
+
+
+def test_named_credentials_load_resolve_paths_and_count_as_secrets(tmp_path: Path) -> None:
+    text = GOOD.replace("literal: $${NOT_A_VAR}\n", "") + (
+        "credentials:\n"
+        "  read_only:\n"
+        "    type: oauth2-client-credentials\n"
+        "    token_url: http://127.0.0.1:8000/token\n"
+        "    client_id: reader\n"
+        "    client_secret: reader-secret-value\n"
+        "  signed:\n"
+        "    - {type: jwt-bearer, token_url: http://127.0.0.1:8000/token, client_id: mp,"
+        " key_file: keys/client.pem}\n"
+    )
+    manifest = load_manifest(_write(tmp_path, text), env={"BANK_SECRET": "s3cret"})
+    assert set(manifest.credentials) == {"read_only", "signed"}
+    assert "reader-secret-value" in manifest.secrets()
+    signed = manifest.credentials["signed"][0]
+    assert isinstance(signed, JwtBearerAuth) and signed.key_file.is_absolute()
+    bad = text.replace("    client_id: reader\n", "")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(_write(tmp_path, bad), env={"BANK_SECRET": "s3cret"})
+    assert "credentials.read_only[0].client_id: is required" in caught.value.problems
+    schema = manifest_schema()["properties"]["credentials"]["additionalProperties"]
+    assert "anyOf" in schema
