@@ -1,0 +1,213 @@
+"""Proof that the DAN v1 rules work: the sandbox passes them, its bad twins fail them.
+
+The known-good sandbox (`Sandbox.start`, the committed manifest pointed at it) passes every
+automated rule of `conformance/rules/dan_v1.py`. Each known-bad variant of
+`tests/e2e/dan_v1_bad_variants.py` is run with exactly the rules it targets plus a few it must leave
+alone: the targets fail (warn, for SHOULD rules), the others pass. The rewrites sit in front of
+one running sandbox and are switched per test, so the module starts the sandbox once (plus once
+per `spec` variant). Every automated rule is killed by at least one variant, and
+docs/dan_v1-rule-proofs.md is the table generated from these data
+(`python -m tests.e2e.test_dan_v1_rules` rewrites it).
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from conformance.manifest import Manifest, load_manifest
+from conformance.profile import load_profile
+from conformance.runner import RunResult, run_profile
+from kontrakt.selfcert import sandbox_environment
+from sandbox.dan.contract import DEFAULT_SPEC
+from sandbox.launch import Sandbox
+from tests.e2e import dan_v1_bad_variants as bad
+
+PROFILE = "dan/v1"
+MANIFEST = bad.REPO / "conformance" / "manifests" / "sandbox-dan.yaml"
+PROOFS = bad.REPO / "docs" / "dan_v1-rule-proofs.md"
+QUIET = Console(file=io.StringIO(), force_terminal=False)
+CLIENT_ID = "dan-consumer-test"
+SCOPES = ["altinn:dataaltinnno", "altinn:dataaltinnno/sandbox"]
+
+ALL_VARIANTS: tuple[bad.Variant | bad.SpecVariant, ...] = (*bad.VARIANTS, *bad.SPEC_VARIANTS)
+
+# Rules the whole-profile run against the sandbox cannot judge, and why.
+EXPECTED_NOT_APPLICABLE: dict[str, str] = {}
+
+
+class Switch:
+    """The sandbox app behind whichever bad variant is active (none: the known-good one)."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+        self.active: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = self.active or self.app
+        assert target is not None
+        await target(scope, receive, send)
+
+
+SWITCH = Switch()
+
+
+class SwitchedSandbox(Sandbox):
+    """The sandbox with its DAN app behind `SWITCH`, answering without delayed-ACK stalls."""
+
+    @classmethod
+    def build(cls, names: Sequence[str], **kwargs: Any) -> Sandbox:
+        built = super().build(names, **kwargs)
+        SWITCH.app = built.apps["dan"]
+        built.apps["dan"] = SWITCH
+        for sock in built.sockets.values():
+            # uvicorn writes headers and body apart; without this each answer waits ~40 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return built
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with SwitchedSandbox.start(["dan"]) as started:
+        yield started
+    SWITCH.app = SWITCH.active = None
+
+
+@pytest.fixture(scope="module")
+def manifest(sandbox: Sandbox) -> Manifest:
+    return load_manifest(MANIFEST, env=sandbox_environment(sandbox))
+
+
+def variant_context(sandbox: Sandbox, manifest: Manifest) -> bad.Context:
+    issuer = sandbox.context.issuer
+    client = issuer.registry.get(CLIENT_ID)
+    assert client is not None
+
+    def token() -> str:
+        return issuer.mint(client, SCOPES, sandbox.url("dan"))[0]
+
+    key = next(a.value.get_secret_value() for a in manifest.auth if a.type == "api-key")
+    return bad.Context(key=key, token=token)
+
+
+def run(manifest: Manifest, patterns: Sequence[str] | None = None) -> RunResult:
+    profile = load_profile(PROFILE, patterns=list(patterns) if patterns else None)
+    return run_profile(profile, manifest, console=QUIET, progress=False)
+
+
+def verdicts(result: RunResult) -> dict[str, str]:
+    return {r.id: r.verdict for r in result.results}
+
+
+def explain(result: RunResult) -> str:
+    return "\n".join(f"{r.id}: {r.verdict} {r.message}" for r in result.results)
+
+
+def broken(result: RunResult, rule_id: str) -> str:
+    """The verdict a broken rule must get: fail for MUST rules, warn otherwise."""
+    severity = result_severity(rule_id)
+    return "fail" if severity == "MUST" else "warn"
+
+
+def result_severity(rule_id: str) -> str:
+    return load_profile(PROFILE).spec.rules[rule_id].severity
+
+
+def test_good_sandbox_passes(sandbox: Sandbox, manifest: Manifest) -> None:
+    SWITCH.active = None
+    result = run(manifest)
+    found = verdicts(result)
+    not_applicable = {r.id: r.message for r in result.results if r.verdict == "not-applicable"}
+    assert set(not_applicable) == set(EXPECTED_NOT_APPLICABLE), not_applicable
+    others = {k: v for k, v in found.items() if v != "pass" and k not in not_applicable}
+    assert not others, explain(result)
+    assert result.passed
+
+
+@pytest.mark.parametrize("variant", bad.VARIANTS, ids=[v.name for v in bad.VARIANTS])
+def test_variant_fails_exactly_its_rules(
+    sandbox: Sandbox, manifest: Manifest, variant: bad.Variant
+) -> None:
+    assert SWITCH.app is not None
+    SWITCH.active = variant.wrap(SWITCH.app, variant_context(sandbox, manifest))
+    try:
+        result = run(manifest, [*variant.kills, *variant.keeps])
+    finally:
+        SWITCH.active = None
+    found = verdicts(result)
+    for rule_id in variant.kills:
+        assert found[rule_id] == (variant.verdict or broken(result, rule_id)), explain(result)
+    for rule_id in variant.keeps:
+        assert found[rule_id] == "pass", explain(result)
+
+
+@pytest.mark.parametrize("variant", bad.SPEC_VARIANTS, ids=[v.name for v in bad.SPEC_VARIANTS])
+def test_spec_variant_fails_its_rules(tmp_path: Path, variant: bad.SpecVariant) -> None:
+    data = yaml.safe_load(DEFAULT_SPEC.read_text(encoding="utf-8"))
+    variant.edit(data)
+    changed = tmp_path / "openapi.yaml"
+    changed.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with Sandbox.start(["dan"], options={"dan": {"spec": str(changed)}}) as started:
+        manifest = load_manifest(MANIFEST, env=sandbox_environment(started))
+        result = run(manifest, [*variant.kills, *variant.keeps])
+    found = verdicts(result)
+    for rule_id in variant.kills:
+        assert found[rule_id] == broken(result, rule_id), explain(result)
+    for rule_id in variant.keeps:
+        assert found[rule_id] == "pass", explain(result)
+
+
+def test_every_automated_rule_is_killed_by_a_variant() -> None:
+    automated = set(load_profile(PROFILE).rule_set.functions)
+    killed = {r for v in ALL_VARIANTS for r in v.kills}
+    assert automated - killed == set()
+    assert killed - automated == set()
+
+
+def proof_table() -> str:
+    """docs/dan_v1-rule-proofs.md, generated from the profile and the variants."""
+    profile = load_profile(PROFILE)
+    variants = ALL_VARIANTS
+    lines = [
+        "# DAN v1 rule proofs",
+        "",
+        "Generated by `python -m tests.e2e.test_dan_v1_rules` from `conformance/rules/dan_v1.py`",
+        "and `tests/e2e/dan_v1_bad_variants.py`; `tests/e2e/test_dan_v1_rules.py` checks it is current.",
+        "",
+        "Every automated rule passes against the sandbox (`test_good_sandbox_passes`) and fails",
+        "(warns, for SHOULD/MAY rules) against each variant listed"
+        " (`test_variant_fails_exactly_its_rules[<variant>]`, `test_spec_variant_fails_its_rules`).",
+        "",
+        "| rule | severity | function | killed by |",
+        "|---|---|---|---|",
+    ]
+    for rule in profile.rules:
+        killers = ", ".join(f"`{v.name}`" for v in variants if rule.id in v.kills)
+        lines.append(f"| {rule.id} | {rule.info.severity} | `{rule.name}` | {killers} |")
+    lines += ["", "## Not automated", "", "| rule | severity | title |", "|---|---|---|"]
+    for info in profile.not_automated:
+        lines.append(f"| {info.id} | {info.severity} | {info.title} |")
+    lines += ["", "## Variants", "", "| variant | what it breaks |", "|---|---|"]
+    for v in variants:
+        lines.append(f"| `{v.name}` | {v.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_proof_table_is_up_to_date() -> None:
+    assert PROOFS.read_text(encoding="utf-8") == proof_table(), (
+        "run `python -m tests.e2e.test_dan_v1_rules` to regenerate docs/dan_v1-rule-proofs.md"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the docs table
+    PROOFS.write_text(proof_table(), encoding="utf-8")
+    sys.exit(0)
