@@ -2,10 +2,38 @@
 
 Every rule is driven by the manifest and the spec only (codes, triggers, parameters, services and
 schemas are read from `specs/dsop-control/v2.0/openapi.yaml`), so it runs against any bank's test
-environment. Rules that cannot be judged from outside through HTTP (logging, the Politi
-extradition-order checks, guardianship scope, bankruptcy confirmation, the M/MC delivery markers
-the spec does not carry in machine-readable form) have no function and are reported as
-"not automated" by the harness.
+environment. Rules without a function are reported as "not automated" by the harness:
+
+- DSOP-MANDATORY-FIELDS: the M/MC delivery markers beyond the schemas' `required` lists exist
+  only in the data-model prose (FACTS §3: e.g. a transaction's creditDebitIndicator, amount,
+  bookingDate and valueDate are MC, but `Transaction.required` lists transactionIdentifier
+  only). The markers the `required` lists do carry (accountIdentifier, accountReference,
+  transactionIdentifier, cardIdentifier, Identifier type/value, Link href/rel, responseDetails,
+  status) are already judged by DSOP-SCHEMA-200, so a function would either repeat that rule or
+  invent the rest; it waits for the spec to carry the markers (e.g. an `x-kontrakt-delivery`
+  per property).
+- DSOP-DATA-NOT-DELIVERED (MAY): a bank that never lists `dataNotDelivered` conforms, so no
+  answer can fail it.
+- DSOP-LOG-REQUEST (the bank's own logs), DSOP-VERGE-SCOPE and DSOP-KONKURS-CONFIRM (not yet
+  given a function and a proof).
+
+A manifest certifies one consumer (its `auth` and fixture `service`). It may name the consumers
+of further services: `credentials.<service>` (a key of `x-kontrakt-services`, e.g.
+`Vergekontroll`) with that consumer's test data in `fixtures.consumers.<service>` (the fixture
+names below: party_with_accounts, account_reference, additional_reference_id, from_date...;
+the other fixtures are shared). The DSOP-SERVICE-<service> rules (capability `service:<name>`)
+and the Politi rules then use that consumer's token and data, so one run checks every service
+the provider supports; without a consumer of a service its rules are `not-applicable`.
+
+Politi-Utlevering needs a signed extradition order (AdditionalReferenceID, type pol1). A TEST
+environment's key for orders (`extradition_order_key`: an RSA private key in PEM,
+`extradition_order_certificates`: its chain, leaf first, `extradition_order_kid`,
+`extradition_order_reasons`: mandate -> its fixed reason sentence, which is not public) lets the
+suite sign fresh orders per FACTS §6.1 at run time (`conformance/extradition.py`, PS256 with
+x5c): DSOP-SERVICE-POLITI-UTLEVERING, DSOP-ACC-403-EO-ENDPOINT, DSOP-POLITI-EO-SIGNATURE,
+-CONTENT and -REQUEST-MATCH. Without the key they are `not-applicable` (a fixed signed order in
+`additional_reference_id` serves the service rule for its one mandate). Relative paths in these
+fixtures are read from the working directory.
 
 Fixtures the manifest provides (`fixtures:`):
 
@@ -28,6 +56,9 @@ Fixtures the manifest provides (`fixtures:`):
 | `party_partial` | optional (DSOP-PARTIAL-MESSAGE) | a party whose data is partly offline |
 | `fault_party` | optional (DSOP-ACC-500-SERVER-ERROR, DSOP-PARTIAL-NOT-FOR-OUTAGES) | a party whose lookups fail on purpose |
 | `load_requests` | optional (DSOP-ACC-429) | how many requests the suite may send to reach the rate limit |
+| `consumers` | optional (DSOP-SERVICE-*, Politi rules) | `{service: {fixture: value}}`: the test data of each `credentials.<service>` consumer |
+| `extradition_order_key`, `extradition_order_certificates`, `extradition_order_kid`, `extradition_order_reasons` | optional (Politi rules) | the TEST key extradition orders are signed with, its chain, kid and the mandates' reason sentences |
+| `other_party` | optional (DSOP-POLITI-EO-REQUEST-MATCH) | a party an order may name that is not the request's (default `party_without_accounts`) |
 
 Without an optional fixture its rule is `not-applicable`, with the reason. DSOP-ACC-429 also runs
 when the manifest lists the capability `load` explicitly (then up to 200 requests).
@@ -48,17 +79,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 import re
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from conformance import auth as tokens
+from conformance import extradition
 from conformance.fuzz import run_schemathesis
 from conformance.probe import Probe, ProbeResponse
 from conformance.registry import NotApplicable, RuleContext, RuleError, RuleSet
@@ -82,6 +117,7 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MASKED_CARD = re.compile(r"^\d{0,6}X+\d{0,4}$")
 PAGE_RELS = ("next", "prev", "self", "last")
+POLITI_REFERENCE_TYPE = "pol1"  # the AdditionalReferenceIDType whose ID is an extradition order
 
 
 # --- the consumer's service and the request it sends ------------------------------------------
@@ -896,7 +932,8 @@ def missing_header_400(ctx: RuleContext) -> None:
 
 @rule("DSOP-ACC-400-MALFORMED-UUID")
 def malformed_uuid_400(ctx: RuleContext) -> None:
-    _parameter_cases(ctx, "invalid-parameter", {"*": ["not-a-uuid", "12345"]})
+    # A UUID is 8-4-4-4-12 hex digits: the 32 digits without hyphens are not one either.
+    _parameter_cases(ctx, "invalid-parameter", {"*": ["not-a-uuid", "12345", uuid.uuid4().hex]})
 
 
 @rule("DSOP-ACC-400-MISSING-PARTY")
@@ -1849,70 +1886,237 @@ def page_no_duplicates(ctx: RuleContext) -> None:
             seen[key] = page
 
 
-# --- the services -------------------------------------------------------------------------------
+# --- the services: one consumer view per service ----------------------------------------------
+
+
+@dataclass
+class Politi:
+    """Signs Politi-Utlevering extradition orders for one consumer view (FACTS §6.1)."""
+
+    key: extradition.OrderKey
+    reasons: Mapping[str, str]
+    service: Service
+    party: str
+    today: dt.date
+
+    @property
+    def earliest(self) -> dt.date:
+        return _earliest_from(self.service, self.today) or self.today - dt.timedelta(days=3650)
+
+    def reason(self, mandate: str) -> str:
+        if mandate not in self.reasons:
+            raise RuleError(f"fixture extradition_order_reasons gives no reason for {mandate!r}")
+        return str(self.reasons[mandate])
+
+    def claims(self, **changes: Any) -> dict[str, Any]:
+        """A valid order for the view's party over every day the service allows; `changes`
+        are order_claims arguments or claims to replace."""
+        mandate = str(changes.pop("mandate", self.service.mandates[0]))
+        arguments: dict[str, Any] = {
+            "mandate": mandate,
+            "reason": self.reason(mandate),
+            "from_date": self.earliest,
+            "to_date": self.today,
+        }
+        arguments.update(changes)
+        party = str(arguments.pop("party", self.party))
+        return extradition.order_claims(party, **arguments)
+
+    def order(self, **changes: Any) -> str:
+        return extradition.sign_order(self.claims(**changes), self.key)
+
+
+@dataclass
+class Consumer:
+    """One service consumer's view: a context whose fixtures are that consumer's, its token."""
+
+    ctx: RuleContext
+    service: Service
+    auth: bool | str
+    politi: Politi | None = None
+
+    def get(
+        self,
+        operation: str,
+        *,
+        reference: str | None = None,
+        headers: Mapping[str, str | None] | None = None,
+        params: Mapping[str, str | None] | None = None,
+        order: str | None = None,
+    ) -> ProbeResponse:
+        """A request of this consumer; for Politi with a fresh order matching its mandate
+        unless `order` (a signed order) or an AdditionalReferenceID header is given."""
+        extra = dict(headers or {})
+        if self.politi is not None and "AdditionalReferenceID" not in extra:
+            if order is None:
+                chosen = extra.get("Legal-Mandate")
+                mandate = unquote(chosen) if chosen else unquote(_mandate(self.ctx, self.service))
+                order = self.politi.order(mandate=mandate)
+            extra["AdditionalReferenceID"] = quote(order, safe="")
+        return _get(
+            self.ctx, operation, reference=reference, headers=extra, params=params, auth=self.auth
+        )
+
+
+# Fixtures that describe one consumer's test data: a view of another service drops them and
+# takes the ones of `fixtures.consumers.<service>` instead.
+CONSUMER_FIXTURES = frozenset(
+    {
+        "service",
+        "party_with_accounts",
+        "party_without_accounts",
+        "account_reference",
+        "closed_account_reference",
+        "additional_reference_id",
+        "from_date",
+        "to_date",
+        "quiet_date",
+        "expected_transactions",
+    }
+)
+
+
+def _fixture_path(ctx: RuleContext, name: str) -> Path:
+    path = Path(str(ctx.fixture(name)))
+    if not path.is_file():
+        raise RuleError(
+            f"fixture {name}: file {path} does not exist (a relative path is read from the "
+            "working directory)"
+        )
+    return path
+
+
+def _order_key(ctx: RuleContext) -> extradition.OrderKey | None:
+    if "extradition_order_key" not in ctx.fixtures:
+        return None
+    chain = ctx.fixture("extradition_order_certificates")
+    names = chain if isinstance(chain, list) else [chain]
+    paths = []
+    for index, value in enumerate(names):
+        path = Path(str(value))
+        if not path.is_file():
+            raise RuleError(f"fixture extradition_order_certificates[{index}]: no file {path}")
+        paths.append(path)
+    try:
+        return extradition.load_order_key(
+            _fixture_path(ctx, "extradition_order_key"),
+            paths,
+            str(ctx.fixture("extradition_order_kid")),
+        )
+    except ValueError as exc:
+        raise RuleError(f"the extradition order key fixtures do not load: {exc}") from None
+
+
+def _consumer(ctx: RuleContext, name: str) -> Consumer:
+    """The view of the consumer of service `name`: the manifest's own (fixture `service`), or
+    `credentials.<name>` with `fixtures.consumers.<name>`; NotApplicable without either."""
+    services = _services(ctx.spec)
+    if name not in services:
+        raise RuleError(f"{name} is not a service of x-kontrakt-services")
+    service = services[name]
+    auth: bool | str = True
+    if ctx.fixtures.get("service") == name:
+        view = ctx
+    elif name in ctx.manifest.credentials:
+        own = (ctx.fixtures.get("consumers") or {}).get(name)
+        if not isinstance(own, Mapping):
+            raise RuleError(f"credentials.{name} has no fixtures.consumers.{name} (its test data)")
+        fixtures = {k: v for k, v in ctx.fixtures.items() if k not in CONSUMER_FIXTURES}
+        fixtures.update({str(k): v for k, v in own.items()})
+        fixtures["service"] = name
+        manifest = ctx.manifest.model_copy(update={"fixtures": fixtures})
+        view = dataclasses.replace(ctx, manifest=manifest, notes=ctx.notes)
+        try:
+            auth = ctx.credentials.named_token(name)
+        except tokens.AuthUnavailable as exc:
+            raise RuleError(f"credentials.{name}: {exc}") from None
+    else:
+        raise NotApplicable(
+            f"the manifest names no consumer of {name} (fixture service, or credentials.{name} "
+            f"with fixtures.consumers.{name})"
+        )
+    politi = None
+    if service.additional_type == POLITI_REFERENCE_TYPE:
+        key = _order_key(view)
+        if key is not None:
+            reasons = view.fixture("extradition_order_reasons")
+            if not isinstance(reasons, Mapping):
+                raise RuleError("fixture extradition_order_reasons must map mandate -> reason")
+            politi = Politi(
+                key, reasons, service, str(view.fixture("party_with_accounts")), _today()
+            )
+            fixtures = {**view.fixtures, "additional_reference_id": politi.order()}
+            view = dataclasses.replace(
+                view,
+                manifest=view.manifest.model_copy(update={"fixtures": fixtures}),
+                notes=ctx.notes,
+            )
+    return Consumer(view, service, auth, politi)
 
 
 def _service_profile(ctx: RuleContext, name: str) -> None:
-    service = _service(ctx)
-    if service.name != name:
-        raise NotApplicable(f"the manifest's consumer uses {service.name}, not {name}")
-    if service.additional_type is not None and "additional_reference_id" not in ctx.fixtures:
-        raise NotApplicable(f"{name} needs the fixture additional_reference_id")
-    for op in ctx.spec.operations:
+    consumer = _consumer(ctx, name)
+    service, view = consumer.service, consumer.ctx
+    if service.additional_type is not None and "additional_reference_id" not in view.fixtures:
+        raise NotApplicable(
+            f"{name} needs the fixture additional_reference_id"
+            + (" (or extradition_order_key)" if service.additional_type == "pol1" else "")
+        )
+    for op in view.spec.operations:
         if op.id in service.operations:
-            _ok(ctx, _get(ctx, op.id), f"{name} calling {op.id}")
+            _ok(view, consumer.get(op.id), f"{name} calling {op.id}")
         else:
             _reject(
-                ctx,
-                _get(ctx, op.id),
+                view,
+                consumer.get(op.id),
                 service.outside_status,
                 {service.outside_code},
                 f"{name} calling {op.id}",
             )
-    for mandate in service.mandates:
-        answer = _get(ctx, ACCOUNTS, headers={"Legal-Mandate": quote(mandate, safe="")})
-        _ok(ctx, answer, f"{name} with the mandate {mandate!r}")
+    if service.additional_type == POLITI_REFERENCE_TYPE and consumer.politi is None:
+        mandates = [unquote(_mandate(view, service))]  # a fixed order names one mandate
+        view.note("a fixed additional_reference_id: only its mandate is tried")
+    else:
+        mandates = list(service.mandates)
+    for mandate in mandates:
+        answer = consumer.get(ACCOUNTS, headers={"Legal-Mandate": quote(mandate, safe="")})
+        _ok(view, answer, f"{name} with the mandate {mandate!r}")
     for value in (True, False):
         text = "true" if value else "false"
-        answer = _get(ctx, ACCOUNTS, params={"OnlyPrimaryOwner": text})
+        answer = consumer.get(ACCOUNTS, params={"OnlyPrimaryOwner": text})
         if value in service.only_primary_owner:
-            _ok(ctx, answer, f"{name} with OnlyPrimaryOwner={text}")
+            _ok(view, answer, f"{name} with OnlyPrimaryOwner={text}")
         else:
             _reject(
-                ctx,
+                view,
                 answer,
                 400,
-                ctx.spec.error_codes(operation=ACCOUNTS, trigger="invalid-combination"),
+                view.spec.error_codes(operation=ACCOUNTS, trigger="invalid-combination"),
                 f"{name} with OnlyPrimaryOwner={text}",
             )
     if service.requester_required:
-        answer = _get(ctx, ACCOUNTS, headers={"RequesterID": None})
+        answer = consumer.get(ACCOUNTS, headers={"RequesterID": None})
         _reject(
-            ctx,
+            view,
             answer,
             400,
-            ctx.spec.error_codes(operation=ACCOUNTS, trigger="missing-parameter"),
+            view.spec.error_codes(operation=ACCOUNTS, trigger="missing-parameter"),
             f"{name} without RequesterID",
         )
     earliest = _earliest_from(service, _today())
-    if earliest is not None and "from_date" not in ctx.fixtures:
-        answer = _get(ctx, ACCOUNTS, params={"fromDate": earliest.isoformat()})
-        _ok(ctx, answer, f"{name} with the earliest fromDate allowed ({earliest})")
-
-
-# The service profiles with a proof (a passing run and a failing twin in tests/e2e); the others
-# (Politi-Utlevering needs a signed extradition order, Vergekontroll a guardian, Konkursbehandling
-# and FI-Utlegg their own consumers) stay "not automated" until they have one.
-AUTOMATED_SERVICES = ("Skatt-Kontroll", "OED")
+    if earliest is not None and "from_date" not in view.fixtures:
+        answer = consumer.get(ACCOUNTS, params={"fromDate": earliest.isoformat()})
+        _ok(view, answer, f"{name} with the earliest fromDate allowed ({earliest})")
 
 
 def _register_services() -> None:
+    """DSOP-SERVICE-<name> for every service of x-kontrakt-services (capability service:<name>)."""
     for rule_id in rules.spec.rules:
         if not rule_id.startswith("DSOP-SERVICE-"):
             continue
         wanted = rules.spec.rules[rule_id].capability or ""
         name = wanted.removeprefix("service:")
-        if name not in AUTOMATED_SERVICES:
+        if name not in _services(rules.spec):
             continue
 
         def check(ctx: RuleContext, _name: str = name) -> None:
@@ -1923,3 +2127,162 @@ def _register_services() -> None:
 
 
 _register_services()
+
+
+# --- Politi-Utlevering: the extradition order -------------------------------------------------
+
+
+def _politi(ctx: RuleContext) -> tuple[Consumer, Politi]:
+    """The Politi consumer and its order signer, after a valid order is shown to be served."""
+    name = (ctx.rule.capability or "").removeprefix("service:")
+    consumer = _consumer(ctx, name)
+    if consumer.politi is None:
+        raise NotApplicable(
+            "needs fixtures.extradition_order_key (with extradition_order_certificates, "
+            "extradition_order_kid, extradition_order_reasons): a TEST key the provider trusts "
+            "for extradition orders, to sign valid and broken orders at run time"
+        )
+    control = consumer.get(ACCOUNTS)
+    if control.status != 200:
+        raise RuleError(
+            f"a valid extradition order signed with the manifest's key is refused (HTTP "
+            f"{control.status} {_code(ctx, control)}): the key is not one the provider trusts, "
+            "or the Politi consumer's fixtures do not fit",
+        )
+    return consumer, consumer.politi
+
+
+def _refused_orders(
+    ctx: RuleContext, consumer: Consumer, cases: Mapping[str, Callable[[], str]], **filters: Any
+) -> None:
+    status, codes = _rule_codes(ctx, ACCOUNTS, trigger="invalid-combination", **filters)
+    for what, make in cases.items():
+        answer = consumer.get(ACCOUNTS, order=make())
+        _reject(ctx, answer, status, codes, f"an extradition order {what}")
+    ctx.note(f"{len(cases)} broken order(s) refused, a valid one served")
+
+
+@rule("DSOP-POLITI-EO-SIGNATURE")
+def politi_order_signature(ctx: RuleContext) -> None:
+    consumer, politi = _politi(ctx)
+    key = politi.key
+    forged = extradition.forged_key()
+    claims = politi.claims
+    cases: dict[str, Callable[[], str]] = {
+        "signed by another key": lambda: extradition.sign_order(claims(), key, private_key=forged),
+        "signed by another key with its own self-signed x5c": lambda: extradition.sign_order(
+            claims(),
+            key,
+            private_key=forged,
+            chain=[extradition.self_signed_twin(key.leaf, forged)],
+        ),
+        "whose x5c is a self-signed certificate, not the chain to the root": lambda: (
+            extradition.sign_order(
+                claims(), key, chain=[extradition.self_signed_twin(key.leaf, key.private_key)]
+            )
+        ),
+        "without x5c": lambda: extradition.sign_order(claims(), key, x5c=False),
+        "naming an unknown kid": lambda: extradition.sign_order(
+            claims(), key, kid="kontrakt-unknown-kid"
+        ),
+        "signed with RS256 instead of PS256": lambda: extradition.sign_order(
+            claims(), key, algorithm="RS256"
+        ),
+    }
+    _refused_orders(ctx, consumer, cases, parameter="AdditionalReferenceID")
+
+
+@rule("DSOP-POLITI-EO-CONTENT")
+def politi_order_content(ctx: RuleContext) -> None:
+    consumer, politi = _politi(ctx)
+    now = time.time()
+    mandates = politi.service.mandates
+    month = politi.today - dt.timedelta(days=30)
+    other_reason = (
+        politi.reason(mandates[1]) if len(mandates) > 1 else "Ingen gyldig begrunnelse (test)."
+    )
+    cases: dict[str, Callable[[], str]] = {
+        "that has expired": lambda: politi.order(now=now - 40 * 86400, valid_days=30),
+        "approved tomorrow": lambda: politi.order(now=now + 86400, valid_days=30),
+        "valid for 120 days (at most 90)": lambda: politi.order(valid_days=120),
+        "reaching a day further back than the service allows": lambda: politi.order(
+            from_date=politi.earliest - dt.timedelta(days=1)
+        ),
+        "whose reason belongs to another mandate": lambda: politi.order(reason=other_reason),
+        "without caseID": lambda: politi.order(caseID=None),
+        "of version 2.0.0": lambda: politi.order(version="2.0.0"),
+        "with accountList false": lambda: politi.order(accountList=False),
+        "whose extraditionOrderID is not a UUID": lambda: politi.order(extraditionOrderID="EO-1"),
+    }
+    # The requests ask for the last 30 days, inside every order's own period.
+    window = {"fromDate": month.isoformat(), "toDate": politi.today.isoformat()}
+    status, codes = _rule_codes(
+        ctx, ACCOUNTS, trigger="invalid-combination", parameter="AdditionalReferenceID"
+    )
+    _ok(ctx, consumer.get(ACCOUNTS, params=window), "a valid order for the last 30 days")
+    for what, make in cases.items():
+        answer = consumer.get(ACCOUNTS, params=window, order=make())
+        _reject(ctx, answer, status, codes, f"an extradition order {what}")
+    ctx.note(f"{len(cases)} orders with invalid content refused")
+
+
+@rule("DSOP-POLITI-EO-REQUEST-MATCH")
+def politi_order_request_match(ctx: RuleContext) -> None:
+    consumer, politi = _politi(ctx)
+    service = politi.service
+    status, codes = _rule_codes(ctx, ACCOUNTS, trigger="invalid-combination")
+    today = politi.today
+    cases: list[tuple[str, str, dict[str, str | None], dict[str, str | None]]] = []
+    other = consumer.ctx.fixtures.get("other_party") or ctx.fixtures.get("party_without_accounts")
+    if other is not None and str(other) != politi.party:
+        cases.append((f"for another party ({other})", politi.order(party=str(other)), {}, {}))
+    if len(service.mandates) > 1:
+        cases.append(
+            (
+                "naming the other mandate than Legal-Mandate",
+                politi.order(mandate=service.mandates[1]),
+                {"Legal-Mandate": quote(service.mandates[0], safe="")},
+                {},
+            )
+        )
+    cases.append(
+        (
+            "covering the last 30 days, the request the last 60",
+            politi.order(from_date=today - dt.timedelta(days=30)),
+            {},
+            {
+                "fromDate": (today - dt.timedelta(days=60)).isoformat(),
+                "toDate": today.isoformat(),
+            },
+        )
+    )
+    if False in service.only_primary_owner:
+        cases.append(
+            (
+                "with onlyPrimaryOwner true, the request OnlyPrimaryOwner=false",
+                politi.order(only_primary_owner=True),
+                {},
+                {"OnlyPrimaryOwner": "false"},
+            )
+        )
+    for what, order, headers, params in cases:
+        answer = consumer.get(ACCOUNTS, order=order, headers=headers, params=params)
+        _reject(ctx, answer, status, codes, f"an extradition order {what}")
+    ctx.note(f"{len(cases)} requests not matching their order refused")
+
+
+@rule("DSOP-ACC-403-EO-ENDPOINT")
+def politi_order_endpoint_flags(ctx: RuleContext) -> None:
+    consumer, politi = _politi(ctx)
+    checked = 0
+    for op in ctx.spec.operations:
+        flag = extradition.ENDPOINT_FLAGS.get(op.id)
+        if flag is None or op.id == ACCOUNTS or op.id not in politi.service.operations:
+            continue  # accountList is always true (DSOP-POLITI-EO-CONTENT)
+        status, codes = _rule_codes(ctx, op.id, trigger="forbidden")
+        _ok(ctx, consumer.get(op.id), f"{op.id} with an order whose {flag} is true")
+        answer = consumer.get(op.id, order=politi.order(flags={flag: False}))
+        _reject(ctx, answer, status, codes, f"{op.id} with an order whose {flag} is false")
+        checked += 1
+    if checked == 0:
+        raise NotApplicable("no endpoint of the service has an order flag")

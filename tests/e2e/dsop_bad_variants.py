@@ -13,6 +13,7 @@ docs/dsop-rule-proofs.md from both (`python -m tests.e2e.dsop_bad_variants` rewr
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import time
 import uuid
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance import auth as tokens
 from sandbox.dsop_control import DsopBank, build_app, build_bank
+from sandbox.dsop_control.extradition import ENDPOINT_FLAGS, ExtraditionOrder
 from sandbox.launch import SandboxContext
 
 REPO = Path(__file__).resolve().parents[2]
@@ -819,6 +821,102 @@ def _rename_self(link: dict[str, Any]) -> None:
         link["rel"] = "current"
 
 
+# --- per-service and extradition-order twins ----------------------------------------------------
+
+
+def _lenient_for(service_name: str, method: str, allowed: Callable[..., bool]) -> Patch:
+    """Skip the bank's `method` check for one service when `allowed(*args)` says so."""
+
+    def apply(bank: DsopBank) -> None:
+        original = getattr(bank, method)
+
+        def check(*args: Any) -> Any:
+            service = args[0] if hasattr(args[0], "operations") else args[0].service
+            if service.name == service_name and allowed(*args):
+                return None
+            return original(*args)
+
+        _set(bank, method, check)
+
+    return apply
+
+
+def _with_order(method: str, edit: Callable[[Any], Any]) -> Patch:
+    """The bank's `method(call, ...)` judges a copy of the call whose order `edit` changed."""
+
+    def apply(bank: DsopBank) -> None:
+        original = getattr(bank, method)
+
+        def check(call: Any, *args: Any) -> Any:
+            if call.order is not None:
+                call = dataclasses.replace(call, order=edit(call.order))
+            return original(call, *args)
+
+        _set(bank, method, check)
+
+    return apply
+
+
+def _all_flags_true(order: Any) -> Any:
+    return dataclasses.replace(
+        order, claims={**order.claims, **{flag: True for flag in ENDPOINT_FLAGS.values()}}
+    )
+
+
+def _any_period(order: Any) -> Any:
+    return dataclasses.replace(
+        order, from_date=datetime.date(1900, 1, 1), to_date=datetime.date(2999, 12, 31)
+    )
+
+
+def _owner_unrestricted(order: Any) -> Any:
+    return dataclasses.replace(order, only_primary_owner=False)
+
+
+def _unverified_signature(bank: DsopBank) -> None:
+    verifier = bank.orders
+
+    def verify(token: str, *, today: datetime.date, now: float | None = None) -> Any:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return verifier._check_content(claims, today=today, now=time.time() if now is None else now)
+
+    _set(verifier, "verify", verify)
+
+
+def _unchecked_chain(bank: DsopBank) -> None:
+    _set(bank.orders, "_check_chain", lambda *args: None)
+
+
+def _unchecked_content(bank: DsopBank) -> None:
+    def content(claims: dict[str, Any], *, today: datetime.date, now: float) -> Any:
+        return ExtraditionOrder(
+            claims={flag: True for flag in ENDPOINT_FLAGS.values()} | claims,
+            party_id=str(claims.get("partyID")),
+            mandate=str(claims.get("mandate")),
+            from_date=datetime.date.fromisoformat(str(claims.get("fromDate"))),
+            to_date=datetime.date.fromisoformat(str(claims.get("toDate"))),
+            only_primary_owner=bool(claims.get("onlyPrimaryOwner")),
+        )
+
+    _set(bank.orders, "_check_content", content)
+
+
+def _unbounded_validity(bank: DsopBank) -> None:
+    _set(bank.orders, "max_validity_days", 100_000)
+
+
+def _hyphenless_uuid_ok(scope: Scope) -> Scope:
+    """Accepts the 32 hex digits of a UUID without hyphens (rewritten into 8-4-4-4-12)."""
+    for name in ("AccountInfoRequestID", "CorrelationID"):
+        value = header(scope, name)
+        if value is not None and len(value) == 32:
+            try:
+                scope = with_header(scope, name, str(uuid.UUID(hex=value)))
+            except ValueError:
+                continue
+    return scope
+
+
 VARIANTS: tuple[Variant, ...] = (
     Variant(
         "minor-version-path",
@@ -962,6 +1060,78 @@ VARIANTS: tuple[Variant, ...] = (
         "accepts IDs that are not UUIDs",
         ("DSOP-ACC-400-MALFORMED-UUID",),
         request=_r(_uuid_or_fresh),
+    ),
+    Variant(
+        "hyphenless-uuid-ok",
+        "accepts UUIDs written as 32 hex digits without hyphens",
+        ("DSOP-ACC-400-MALFORMED-UUID",),
+        request=_r(_hyphenless_uuid_ok),
+    ),
+    Variant(
+        "politi-no-requester",
+        "Politi-Utlevering: no RequesterID needed",
+        ("DSOP-SERVICE-POLITI-UTLEVERING",),
+        patch=_lenient_for("Politi-Utlevering", "check_requester", lambda *a: True),
+    ),
+    Variant(
+        "verge-serves-cards",
+        "Vergekontroll: serves cards too",
+        ("DSOP-SERVICE-VERGEKONTROLL",),
+        patch=_lenient_for("Vergekontroll", "check_operation", lambda s, op: op == "listCards"),
+    ),
+    Variant(
+        "konkurs-any-owner",
+        "Konkursbehandling: accepts OnlyPrimaryOwner=false",
+        ("DSOP-SERVICE-KONKURSBEHANDLING",),
+        patch=_lenient_for("Konkursbehandling", "check_primary_owner_rule", lambda c, v: True),
+    ),
+    Variant(
+        "fi-utlegg-serves-transactions",
+        "FI-Utlegg: serves transactions too",
+        ("DSOP-SERVICE-FI-UTLEGG",),
+        patch=_lenient_for("FI-Utlegg", "check_operation", lambda s, op: op == "listTransactions"),
+    ),
+    Variant(
+        "eo-ignores-flags",
+        "Politi: serves an endpoint whose order flag is false",
+        ("DSOP-ACC-403-EO-ENDPOINT",),
+        patch=_with_order("check_order", _all_flags_true),
+    ),
+    Variant(
+        "eo-unverified-signature",
+        "Politi: reads the order without verifying its signature or chain",
+        ("DSOP-POLITI-EO-SIGNATURE",),
+        patch=_unverified_signature,
+    ),
+    Variant(
+        "eo-ignores-chain",
+        "Politi: verifies the signature, not the x5c chain",
+        ("DSOP-POLITI-EO-SIGNATURE",),
+        patch=_unchecked_chain,
+    ),
+    Variant(
+        "eo-no-content-check",
+        "Politi: no check of the order's content (reason, version, dates, fields)",
+        ("DSOP-POLITI-EO-CONTENT",),
+        patch=_unchecked_content,
+    ),
+    Variant(
+        "eo-unbounded-validity",
+        "Politi: orders valid for any number of days",
+        ("DSOP-POLITI-EO-CONTENT",),
+        patch=_unbounded_validity,
+    ),
+    Variant(
+        "eo-ignores-period",
+        "Politi: serves periods outside the order's",
+        ("DSOP-POLITI-EO-REQUEST-MATCH",),
+        patch=_with_order("check_order", _any_period),
+    ),
+    Variant(
+        "eo-loosens-owner",
+        "Politi: OnlyPrimaryOwner=false under an order for primary owners only",
+        ("DSOP-POLITI-EO-REQUEST-MATCH",),
+        patch=_with_order("check_primary_owner_rule", _owner_unrestricted),
     ),
     Variant(
         "default-party",
@@ -1253,7 +1423,6 @@ GOOD_RUNS: tuple[GoodRun, ...] = (
             "DSOP-ACC-400-SERVICE-PRIMARY-OWNER": "Skatt-Kontroll allows both values (run `oed`)",
             "DSOP-ACC-400-SERVICE-ENDPOINT": "Skatt-Kontroll has every endpoint (run `oed`)",
             "DSOP-ACC-429": "the manifest allows no load (run `rate-limited`)",
-            "DSOP-SERVICE-OED": "the consumer is Skatt-Kontroll's (run `oed`)",
             "DSOP-PAGE-NOT-BY-STATUS": "every list fits one page by default (run `paged`)",
         },
     ),

@@ -81,6 +81,79 @@ CLIENTS = {
 }
 
 
+# The other services' consumers (credentials.<service>) and their test data, as in the committed
+# manifest; the Politi orders are signed with the sandbox's TEST key.
+CONSUMERS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "Politi-Utlevering": (
+        "politi-utlevering-test",
+        "sandbox-politi-secret",
+        {
+            "party_with_accounts": bad.KARI,
+            "account_reference": account_reference(SECRET, "97100000028"),
+        },
+    ),
+    "OED": (
+        "oed-test",
+        "sandbox-oed-secret",
+        {
+            "party_with_accounts": "15814810035",
+            "account_reference": account_reference(SECRET, "97100000184"),
+            "from_date": "2026-06-20",
+        },
+    ),
+    "Vergekontroll": (
+        "vergekontroll-test",
+        "sandbox-verge-secret",
+        {
+            "party_with_accounts": "21820910068",
+            "additional_reference_id": "07877210051",
+            "account_reference": account_reference(SECRET, "97100000222"),
+        },
+    ),
+    "Konkursbehandling": (
+        "konkurs-test",
+        "sandbox-konkurs-secret",
+        {
+            "party_with_accounts": "310000132",
+            "account_reference": account_reference(SECRET, "97100000206"),
+            "from_date": "2026-01-01",
+        },
+    ),
+    "FI-Utlegg": (
+        "fi-utlegg-test",
+        "sandbox-fi-utlegg-secret",
+        {
+            "party_with_accounts": bad.KARI,
+            "account_reference": account_reference(SECRET, "97100000028"),
+        },
+    ),
+}
+ORDERS = {
+    "extradition_order_key": str(bad.KEYS / "politi-eo-test.pem"),
+    "extradition_order_certificates": [str(bad.KEYS / "politi-eo-test.crt.pem")],
+    "extradition_order_kid": "politi-sandbox-test-1",
+    "extradition_order_reasons": {
+        "Straffeprosessloven §210 (3) første punktum": (
+            "Utlevering av kontoopplysninger i straffesak."
+        ),
+        "Straffeprosessloven §210 (3) andre punktum": (
+            "Utlevering av kontoopplysninger ved leting etter savnet person."
+        ),
+    },
+}
+
+
+def _client(sandbox: Sandbox, client_id: str, secret: str) -> dict[str, Any]:
+    return {
+        "type": "oauth2-client-credentials",
+        "token_url": sandbox.token_url,
+        "client_id": client_id,
+        "client_secret": secret,
+        "scope": "bits:kontoinformasjon",
+        "resource": sandbox.url("dsop-control"),
+    }
+
+
 def _fixtures(kind: str) -> dict[str, Any]:
     if kind == "oed":
         return {
@@ -115,13 +188,9 @@ def variant_manifest(sandbox: Sandbox, router: str, variant: bad.Variant) -> Man
             "profile": PROFILE,
             "base_url": f"{router}/{variant.name}{variant.base_path}",
             "environment": "production" if variant.manifest == "production" else "test",
-            "auth": {
-                "type": "oauth2-client-credentials",
-                "token_url": sandbox.token_url,
-                "client_id": client_id,
-                "client_secret": secret,
-                "scope": "bits:kontoinformasjon",
-                "resource": sandbox.url("dsop-control"),
+            "auth": _client(sandbox, client_id, secret),
+            "credentials": {
+                name: _client(sandbox, cid, sec) for name, (cid, sec, _) in CONSUMERS.items()
             },
             "decryption_key": str(bad.KEYS / "client.pem"),
             "negative_auth": {
@@ -129,7 +198,12 @@ def variant_manifest(sandbox: Sandbox, router: str, variant: bad.Variant) -> Man
                 "signing_key": str(bad.KEYS / "issuer.pem"),
                 "kid": "kontrakt-sandbox-1",
             },
-            "fixtures": {**_fixtures(variant.manifest), **variant.fixtures},
+            "fixtures": {
+                **_fixtures(variant.manifest),
+                "consumers": {name: data for name, (_, _, data) in CONSUMERS.items()},
+                **ORDERS,
+                **variant.fixtures,
+            },
         }
     )
 
@@ -143,8 +217,11 @@ def _broken(result: RunResult) -> dict[str, str]:
     return {r.id: r.message for r in result.results if r.verdict in ("fail", "warn", "error")}
 
 
-def test_good_sandbox_passes(sandbox: Sandbox, router: str) -> None:
+def test_good_sandbox_passes(
+    sandbox: Sandbox, router: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The committed manifest against the real sandbox, every rule; then the other good runs."""
+    monkeypatch.chdir(bad.REPO)  # the manifest's fixture paths are relative to the repository
     result = run(load_manifest(MANIFEST, env=sandbox_environment(sandbox)), None)
     assert result.complete and result.passed, _broken(result)
     assert _broken(result) == {}
