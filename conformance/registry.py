@@ -155,7 +155,9 @@ class RuleContext:
         """The body carries one of `codes` at the catalogue's code pointer."""
         body = response.json()
         found = self.spec.code_of(body)
-        if not any(code in codes for code in found):
+        # Catalogue keys are strings; DAN's bodies carry them as integers (code-type: integer).
+        wanted_codes = {str(code) for code in codes}
+        if not any(str(code) in wanted_codes for code in found):
             wanted = ", ".join(sorted(str(c) for c in codes))
             got = ", ".join(str(c) for c in found) or "no code"
             raise Failure(
