@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from conformance.manifest import ManifestError, load_manifest, manifest_schema
+from conformance.explore import ExploreSettings
+from conformance.manifest import Manifest, ManifestError, load_manifest, manifest_schema
 from conformance.profile import load_profile
 from conformance.report import FORMATS, print_summary, write_reports
 from conformance.runner import run_profile
@@ -32,6 +33,22 @@ def _headers(values: list[str]) -> dict[str, str]:
             raise typer.BadParameter(f"expected NAME:VALUE, got {value!r}", param_hint="--header")
         found[name.strip()] = text.strip()
     return found
+
+
+def _explore_settings(manifest: Manifest, flag: bool, budget: str | None) -> ExploreSettings | None:
+    """Tier 3's budget: `--explore-budget` over the manifest's `explore`; None when off."""
+    if not (flag or manifest.explore.enabled):
+        return None
+    examples, steps = manifest.explore.max_examples, manifest.explore.max_steps
+    if budget is not None:
+        first, sep, second = budget.lower().partition("x")
+        if not first.strip().isdigit() or (sep and not second.strip().isdigit()):
+            raise ValueError(f"expected N or NxM (positive integers), got {budget!r}")
+        examples = int(first)
+        steps = int(second) if sep else steps
+        if examples < 1 or steps < 1:
+            raise ValueError(f"expected positive integers, got {budget!r}")
+    return ExploreSettings(max_examples=examples, max_steps=steps)
 
 
 def certify_command(
@@ -69,6 +86,19 @@ def certify_command(
             "--format", help="Comma-separated reports: json,junit,html (json is always written)."
         ),
     ] = ",".join(FORMATS),
+    explore: Annotated[
+        bool,
+        typer.Option(
+            "--explore", help="Also run tier 3, the exploratory stateful run (opt-in, seeded)."
+        ),
+    ] = False,
+    explore_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--explore-budget",
+            help="Tier 3 budget: N sequences, or NxM (N sequences of at most M steps).",
+        ),
+    ] = None,
 ) -> None:
     """Certify a provider against a rule profile; exit 0 only when the profile passes."""
     err = Console(stderr=True)
@@ -108,7 +138,12 @@ def certify_command(
             markup=False,
         )
         raise typer.Exit(2)
-    result = run_profile(chosen, loaded, seed=seed, console=err)
+    try:
+        settings = _explore_settings(loaded, explore, explore_budget)
+    except ValueError as exc:
+        err.print(f"kontrakt certify: --explore-budget: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    result = run_profile(chosen, loaded, seed=seed, console=err, explore=settings)
     result.rule_filter = list(rules or [])
     written = write_reports(result, out, formats)
     print_summary(Console(file=sys.stdout), result, written)

@@ -33,6 +33,7 @@ __all__ = [
     "AuthConfig",
     "BearerAuth",
     "ClientCredentialsAuth",
+    "Explore",
     "JwtBearerAuth",
     "Limits",
     "Manifest",
@@ -148,6 +149,14 @@ class Limits(_Model):
     max_body_bytes: int = Field(default=5_000_000, ge=1024)
 
 
+class Explore(_Model):
+    """Tier 3, the exploratory stateful run: off unless `enabled` or `certify --explore`."""
+
+    enabled: bool = False
+    max_examples: int = Field(default=10, ge=1, description="sequences hypothesis tries")
+    max_steps: int = Field(default=10, ge=1, description="requests per sequence at most")
+
+
 class Waiver(_Model):
     """A known deviation the provider's owner accepts until `expires`."""
 
@@ -186,6 +195,7 @@ class Manifest(_Model):
     capabilities: list[str] | None = None
     limits: Limits = Field(default_factory=Limits)
     waivers: list[Waiver] = Field(default_factory=list)
+    explore: Explore = Field(default_factory=Explore)
     environment: Literal["test", "production"] = "test"
 
     @field_validator("base_url")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from conformance.manifest import Manifest
 
 __all__ = [
+    "ExploreRule",
     "Failure",
     "NotApplicable",
     "RuleContext",
@@ -188,6 +189,19 @@ RuleCallable = Callable[[RuleContext], None]
 
 
 @dataclass(frozen=True)
+class ExploreRule:
+    """A rule the exploratory run (tier 3, `--explore`) reports its findings under.
+
+    `known(ctx, operation)` gives the header and query values of a valid request of the
+    manifest's consumer (see `conformance.explore.KnownValues`); `operations` limits the run.
+    """
+
+    id: str
+    known: Callable[[RuleContext, Any], Mapping[str, Mapping[str, Any]]] | None = None
+    operations: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class RuleFunction:
     """A registered rule: its id, the function, its capability and its catalogue entry."""
 
@@ -233,6 +247,7 @@ class RuleSet:
         self.profile = self.spec.id
         self.functions: dict[str, RuleFunction] = {}
         self.schema_rules: dict[str, Mapping[str, Any]] = {}
+        self.explore_rules: dict[str, ExploreRule] = {}
 
     def rule(
         self, rule_id: str, *, capability: str | None = None
@@ -283,6 +298,37 @@ class RuleSet:
         schemathesis_rule.__name__ = f"schemathesis_{rule_id.lower().replace('-', '_')}"
         self.rule(rule_id, capability=capability)(schemathesis_rule)
         self.schema_rules[rule_id] = settings
+
+    def explore_rule(
+        self,
+        rule_id: str,
+        *,
+        known: Callable[[RuleContext, Any], Mapping[str, Mapping[str, Any]]] | None = None,
+        operations: Sequence[str] | None = None,
+        capability: str | None = None,
+    ) -> None:
+        """Report the exploratory run's findings (tier 3, `certify --explore`) under `rule_id`.
+
+        A rule with a function keeps it; the exploration runs after it and a finding fails the
+        rule (a warning for SHOULD/MAY). A rule without one gets a function that is
+        `not-applicable` unless the run explores.
+        """
+        if rule_id not in self.spec.rules:
+            raise SpecError(
+                f"rule {rule_id!r} is not in x-kontrakt-rules of {self.spec.id} "
+                f"({self.spec.path or 'document'})"
+            )
+        if rule_id in self.explore_rules:
+            raise SpecError(f"rule {rule_id!r} is given the exploration twice")
+        if rule_id not in self.functions:
+
+            def explored_only(ctx: RuleContext) -> None:
+                raise NotApplicable("judged only by the exploratory run (certify --explore)")
+
+            explored_only.__name__ = f"explore_{rule_id.lower().replace('-', '_')}"
+            self.rule(rule_id, capability=capability)(explored_only)
+        chosen = tuple(operations) if operations is not None else None
+        self.explore_rules[rule_id] = ExploreRule(rule_id, known, chosen)
 
     def ordered(self) -> list[RuleFunction]:
         """The registered rules in the catalogue's order (deterministic runs and reports)."""

@@ -16,7 +16,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from rich.console import Console
@@ -36,6 +36,10 @@ from conformance.registry import (
     Warn,
 )
 from conformance.spec import RuleInfo
+
+if TYPE_CHECKING:
+    from conformance.explore import ExploreSettings
+    from conformance.registry import ExploreRule
 
 __all__ = [
     "VERDICTS",
@@ -75,6 +79,7 @@ class RuleResult:
     notes: list[str] = field(default_factory=list)
     outcome: Verdict | None = None  # the verdict a waiver replaced
     waiver: Waiver | None = None
+    exploration: dict[str, Any] | None = None  # tier 3: seed, budget, finding, sequence
 
     @property
     def id(self) -> str:
@@ -111,6 +116,7 @@ class RunResult:
     waivers: list[WaiverStatus] = field(default_factory=list)
     requests_sent: int = 0
     rule_filter: list[str] = field(default_factory=list)
+    explore: ExploreSettings | None = None
 
     def counts(self) -> dict[str, int]:
         counter = Counter(r.verdict for r in self.results)
@@ -190,6 +196,58 @@ def _run_one(rule: RuleFunction, ctx: RuleContext, redactor: Redactor) -> RuleRe
     return result
 
 
+def _explore(
+    outcome: RuleResult,
+    entry: ExploreRule,
+    ctx: RuleContext,
+    redactor: Redactor,
+    settings: ExploreSettings,
+) -> None:
+    """Tier 3 after the rule's own function: a finding fails the rule (warns for SHOULD/MAY)."""
+    from conformance.explore import ExplorationFailure, run_exploration
+
+    judged = outcome.verdict in ("pass", "not-applicable")
+    try:
+        outcome.exploration = run_exploration(
+            ctx, settings, known=entry.known, operations=entry.operations
+        )
+    except ExplorationFailure as exc:
+        outcome.exploration = exc.exploration
+        replay = (
+            f"replay: --explore --seed {ctx.seed} "
+            f"--explore-budget {settings.max_examples}x{settings.max_steps}"
+        )
+        if judged:
+            outcome.verdict = _verdict_for_failure(outcome.info)
+            outcome.message = exc.message
+            outcome.evidence = exc.evidence
+        else:
+            outcome.notes.append(exc.message)
+            outcome.evidence = [*outcome.evidence[:2], *exc.evidence]
+        outcome.notes.append(replay)
+    except NotApplicable as exc:
+        outcome.notes.append(f"exploration not applicable: {exc.reason}")
+    except BudgetExhausted:
+        raise
+    except (RuleError, AuthUnavailable, ReadOnlyViolation) as exc:
+        if judged:
+            outcome.verdict, outcome.message = "error", f"exploration: {exc}"
+        else:
+            outcome.notes.append(f"exploration could not run: {exc}")
+    except Exception as exc:
+        if judged:
+            outcome.verdict = "error"
+            outcome.message = f"the exploration raised {type(exc).__name__}: {exc}"
+        outcome.notes.append(_summarise(exc, redactor))
+    else:
+        if outcome.verdict == "not-applicable" and outcome.function == _explored_only(entry):
+            outcome.verdict, outcome.message = "pass", ""
+
+
+def _explored_only(entry: ExploreRule) -> str:
+    return f"explore_{entry.id.lower().replace('-', '_')}"
+
+
 def run_profile(
     profile: Profile,
     manifest: Manifest,
@@ -201,11 +259,13 @@ def run_profile(
     console: Console | None = None,
     today: dt.date | None = None,
     on_result: Callable[[RuleResult], None] | None = None,
+    explore: ExploreSettings | None = None,
 ) -> RunResult:
     """Run every rule of `profile` against the manifest's provider and judge it.
 
     `progress=None` shows a progress bar when `console` is a terminal. `transport` replaces the
-    network (tests); `token_transport` does the same for token endpoints.
+    network (tests); `token_transport` does the same for token endpoints. `explore` runs tier 3
+    (the exploratory stateful run) after each rule the profile gave it (`explore_rule`).
     """
     console = console or Console(stderr=True)
     today = today or dt.date.today()
@@ -219,7 +279,9 @@ def run_profile(
         seed=seed,
         started_at=started,
         not_automated=list(profile.not_automated),
+        explore=explore,
     )
+    explore_rules = profile.rule_set.explore_rules if explore is not None else {}
     redactor = Redactor(manifest.secrets(), headers=manifest.credential_headers())
     credentials = Credentials(manifest, redactor, transport=token_transport or transport)
     probe = Probe(
@@ -278,6 +340,8 @@ def run_profile(
                 else:
                     try:
                         outcome = _run_one(rule, ctx, redactor)
+                        if explore is not None and rule.id in explore_rules:
+                            _explore(outcome, explore_rules[rule.id], ctx, redactor, explore)
                     except BudgetExhausted as exc:
                         stopped = exc.message
                         outcome = RuleResult(

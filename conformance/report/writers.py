@@ -42,7 +42,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _rule(result: RuleResult) -> dict[str, Any]:
     info = result.info
-    return {
+    found: dict[str, Any] = {
         "id": info.id,
         "title": info.title,
         "severity": info.severity,
@@ -63,11 +63,14 @@ def _rule(result: RuleResult) -> dict[str, Any]:
         },
         "evidence": [e.to_dict() for e in result.evidence],
     }
+    if result.exploration is not None:
+        found["exploration"] = dict(result.exploration)
+    return found
 
 
 def report_dict(result: RunResult) -> dict[str, Any]:
     """The run as the JSON document `report.schema.json` describes."""
-    return {
+    data: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "tool": {"name": "kontrakt", "version": result.tool_version},
         "profile": result.profile,
@@ -98,6 +101,12 @@ def report_dict(result: RunResult) -> dict[str, Any]:
             for w in result.waivers
         ],
     }
+    if result.explore is not None:
+        data["explore"] = {
+            "max_examples": result.explore.max_examples,
+            "max_steps": result.explore.max_steps,
+        }
+    return data
 
 
 def _junit(data: dict[str, Any]) -> bytes:

@@ -1868,3 +1868,8 @@ def dataset_retirement(ctx: RuleContext) -> None:
                 f"{entry.get('evidenceCodeName')} has an end of support but no deprecationWarning",
                 live.responses["evidencecodes"],
             )
+
+
+# --- tier 3: the exploratory stateful run (certify --explore) -----------------------------------
+
+rules.explore_rule("DAN-ERR-HTTP-MAPPING")

@@ -2528,3 +2528,14 @@ def webhook_delivered(ctx: RuleContext) -> None:
             )
         if hashlib.md5(answer.content).hexdigest() != item.get("checksum"):
             raise ctx.fail("the downloaded bytes do not have the given MD5", evidence, answer)
+
+
+# --- tier 3: the exploratory stateful run (certify --explore) -----------------------------------
+
+
+def _explore_request(ctx: RuleContext, op: Any) -> dict[str, Any]:
+    """The manifest's contract in the path; every other identifier comes from earlier answers."""
+    return {"path": {"contractId": _contract(ctx)} if op.parameter("contractId", "path") else {}}
+
+
+rules.explore_rule("DPS-ERROR-ENVELOPE", known=_explore_request)

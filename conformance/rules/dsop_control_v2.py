@@ -2286,3 +2286,14 @@ def politi_order_endpoint_flags(ctx: RuleContext) -> None:
         checked += 1
     if checked == 0:
         raise NotApplicable("no endpoint of the service has an order flag")
+
+
+# --- tier 3: the exploratory stateful run (certify --explore) -----------------------------------
+
+
+def _explore_request(ctx: RuleContext, op: Any) -> dict[str, Any]:
+    """The headers and query of a valid request of the manifest's consumer (no path values)."""
+    return {"headers": _headers(ctx, op.id), "query": _params(ctx, op.id)}
+
+
+rules.explore_rule("DSOP-SCHEMA-200", known=_explore_request)

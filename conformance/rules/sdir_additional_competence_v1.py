@@ -19,3 +19,6 @@ __all__ = ["AUTOMATED", "rules"]
 
 rules = RuleSet("sdir-additional-competence/v1")
 AUTOMATED = tuple(register(rules))
+
+# Tier 3: the exploratory stateful run (certify --explore).
+rules.explore_rule("SDIR-ERROR-CODES")
