@@ -88,6 +88,7 @@ def run_schemathesis(
     seen: set[tuple[str, str, str]] = set()
     budget: list[BudgetExhausted] = []
     fixed_headers = dict(ctx.manifest.headers)
+    credential_headers = {"authorization", *(h.lower() for h in ctx.manifest.credential_headers())}
     mode = (
         schemathesis.GenerationMode.NEGATIVE if negative else schemathesis.GenerationMode.POSITIVE
     )
@@ -104,7 +105,14 @@ def run_schemathesis(
                 json_body = kwargs["json"]
             elif isinstance(kwargs.get("data"), bytes | str):
                 content = kwargs["data"]
-            headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
+            # The manifest's credentials, never generated ones: schemathesis fills security
+            # headers from the schemes (an empty `Bearer ` with some seeds), which would replace
+            # the real token and judge the provider on a request no client sends.
+            headers = {
+                str(k): str(v)
+                for k, v in (kwargs.get("headers") or {}).items()
+                if str(k).lower() not in credential_headers
+            }
             try:
                 answer = ctx.probe.request(
                     kwargs["method"],
