@@ -464,8 +464,58 @@ class Run:
     modules: tuple[str, ...] = ()
 
 
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) jiffies of all CPUs since boot, from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields[:8])
+
+
+@dataclass
+class IdleGate:
+    """Holds each timed call back until the CPUs are idle, and counts the calls it gave up on.
+
+    Other work on the machine (another session's test run) stretches every figure, and wall times
+    taken under it say more about that work than about the tool. Before each call the gate samples
+    /proc/stat for ``window`` seconds until at least ``threshold`` of the CPU time was idle, for at
+    most ``max_wait`` seconds; a call that starts on a busy machine anyway is counted, and the
+    report says how many there were.
+    """
+
+    max_wait: float = 0.0
+    threshold: float = 0.85
+    window: float = 0.5
+    calls: int = 0
+    busy: int = 0
+
+    def wait(self) -> None:
+        self.calls += 1
+        if self.max_wait <= 0:
+            return
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            before = _cpu_times()
+            time.sleep(self.window)
+            after = _cpu_times()
+            if before is None or after is None:
+                return  # no /proc/stat: nothing to wait for
+            total = after[1] - before[1]
+            if total <= 0 or (after[0] - before[0]) / total >= self.threshold:
+                return
+            if time.monotonic() >= deadline:
+                self.busy += 1
+                return
+
+
+IDLE = IdleGate()
+
+
 def run_once(tool: Tool, specs: Sequence[Path], timeout: float) -> Run:
     """One cold call of ``tool`` on ``specs``, writing into a fresh temporary directory."""
+    IDLE.wait()
     work = Path(tempfile.mkdtemp(prefix=f"kontrakt-bench-{tool.key}-"))
     out = work / "out"
     out.mkdir()
@@ -633,7 +683,19 @@ def machine_lines(loads: Sequence[tuple[float, float, float]]) -> list[str]:
         # Other work on the 2 cores skews every figure; the load average shows whether there was any.
         "- load average (1, 5, 15 min) at start and end of the run: "
         + "; ".join(", ".join(f"{x:.2f}" for x in load) for load in loads),
+        idle_line(),
     ]
+
+
+def idle_line() -> str:
+    """What the idle gate did: how many calls started while other work kept the CPUs busy."""
+    if IDLE.max_wait <= 0:
+        return "- idle wait: off (`--idle-wait 0`); calls started whatever else was running"
+    return (
+        f"- idle wait: each call waited (up to {IDLE.max_wait:.0f} s) for the CPUs to be "
+        f"{IDLE.threshold:.0%} idle; {IDLE.busy} of {IDLE.calls} call(s) started while other work "
+        "still kept them busy"
+    )
 
 
 def escape(text: str) -> str:
@@ -874,6 +936,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-publisher", action="store_true", help="skip the publishers' documents in ../shared"
     )
     parser.add_argument(
+        "--idle-wait",
+        type=float,
+        default=60.0,
+        help="seconds each call may wait for the CPUs to be idle (default 60; 0: do not wait)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=BENCH / "RESULTS.md",
@@ -889,6 +957,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    IDLE.max_wait = args.idle_wait
     started = datetime.datetime.now(datetime.UTC)
     load_at_start = os.getloadavg()
     clock = time.perf_counter()

@@ -63,6 +63,9 @@ _CONSTRAINED = {
     "condecimal": "Decimal",
     "conbytes": "bytes",
 }
+# Any of the names above in the text; without one there is nothing to rewrite (and no need to
+# parse the module).
+_CONSTRAINED_NAME = re.compile(r"\b(?:" + "|".join(_CONSTRAINED) + r")\b")
 EMAIL_FORMATS = ("email", "idn-email")
 _POINTER = re.compile(r"#(/[^'\"\s]*)")
 _CLASS_FIELD = re.compile(r"\b([A-Z][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\b")
@@ -261,6 +264,8 @@ def _real_pointer(source_ref: str, locations: dict[str, str]) -> str:
 
 def _annotated_constraints(source: str) -> str:
     """Rewrite ``conint(ge=0)`` & co. as ``Annotated[int, Field(ge=0)]``; add the imports needed."""
+    if not _CONSTRAINED_NAME.search(source):
+        return source
     tree = ast.parse(source)
     calls = [
         node

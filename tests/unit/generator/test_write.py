@@ -15,9 +15,10 @@ import generator.pipeline
 import generator.render
 import generator.write
 from generator.models import ModelsError
-from generator.pipeline import generate
+from generator.pipeline import build_all, generate
 from generator.write import WriteError
 from kontrakt.cli import app
+from kontrakt.diagnostics import Level
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "tests" / "golden" / "specs"
@@ -152,6 +153,55 @@ def test_generation_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyP
         "golden_rules_v1/models.py",
         "edge_cases_31/py.typed",
     }
+
+
+def test_worker_processes_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Documents built in forked workers (jobs=2) come back in document order, with the same files
+    # and diagnostics as built one after the other in this process (jobs=1).
+    monkeypatch.chdir(REPO)
+    documents = [*SPECS, GOLDEN / "nullable-30.yaml", GOLDEN / "petstore-expanded.yaml"]
+    alone = build_all(documents, jobs=1)
+    forked = build_all(documents, jobs=2)
+    assert [b.path for b in forked] == documents
+    assert [(b.package, b.diagnostics) for b in forked] == [
+        (b.package, b.diagnostics) for b in alone
+    ]
+    first, second = tmp_path / "one" / "out", tmp_path / "two" / "out"
+    assert generate(documents, first, jobs=1).written
+    assert generate(documents, second, jobs=2).written
+    assert _snapshot(first) == _snapshot(second)
+
+
+def test_one_document_is_checked_and_made_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One document, two workers: "check" and "make" run at the same time; "make" is speculative.
+    # (The invalid document is foreign, so only an unresolvable $ref stops it.)
+    monkeypatch.chdir(REPO)
+    [alone] = build_all(SPECS[:1], jobs=1)
+    [forked] = build_all(SPECS[:1], jobs=2)
+    assert (forked.package, forked.diagnostics) == (alone.package, alone.diagnostics)
+
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(
+        "openapi: 3.1.0\ninfo: {title: Invalid, version: '1'}\n"
+        "paths: {/a: {get: {operationId: getA, responses: {'200': {$ref: '#/nowhere'}}}}}\n",
+        encoding="utf-8",
+    )
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("a bug in the models stage (simulated)")
+
+    monkeypatch.setattr(generator.pipeline, "build_models", crash)
+    # What "make" raised is dropped when "check" stops the document, as `build` never runs it...
+    [built] = build_all([invalid], jobs=2)
+    assert (
+        built.package is None and built.diagnostics == build_all([invalid], jobs=1)[0].diagnostics
+    )
+    assert [d.check for d in built.diagnostics if d.level is Level.ERROR] == ["refs"]
+    # ...and raised when the document is valid, as `build` raises it.
+    with pytest.raises(RuntimeError, match="simulated"):
+        build_all(SPECS[:1], jobs=2)
 
 
 def test_check_reports_a_diff_and_writes_nothing(written: Path) -> None:
