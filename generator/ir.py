@@ -119,7 +119,7 @@ class ErrorUse:
     when: str
     parameters: tuple[str, ...] = ()
     rule: str | None = None
-    situation: str | None = None  # missing | invalid | malformed
+    situation: str | None = None  # missing | invalid | malformed, or a word of the document
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Two entry points, called by `generator.pipeline` around the models stage:
 - `plan_hoisting` picks the structured inline body schemas that need a model class of their own
   and names them (``<OperationId>Request``, ``<OperationId>Response<status>``,
   ``<ComponentName>Body``);
-- `parse` builds the `Api`, naming each body's class from the models that were built.
+- `parse` builds the `Api`, naming each body's class from the models that were built (whose unions
+  with an open branch `generator.unions` rewrites to prefer the typed branches).
 
 Whatever the parser does not understand or does not support is reported on the document as a
 warning with its JSON pointer, and the parser carries on with what it could read (best-effort
@@ -21,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from pydantic_core import SchemaError, SchemaValidator
 
 from generator.ir import (
     Api,
@@ -62,9 +65,17 @@ from generator.naming import (
     snake_name,
     unique,
 )
+from generator.unions import prefer_typed_unions
 from kontrakt.diagnostics import escape
 
-__all__ = ["OperationName", "checked_default", "operation_names", "parse", "plan_hoisting"]
+__all__ = [
+    "OperationName",
+    "checked_default",
+    "operation_names",
+    "parse",
+    "pattern_problem",
+    "plan_hoisting",
+]
 
 LOCATIONS = ("path", "query", "header", "cookie")
 # Header parameters OpenAPI says to ignore: HTTP itself carries them.
@@ -198,6 +209,21 @@ def checked_default(
             f"{ptr}/default", f"default {default!r} is not of type {kinds}; {value!r} is used"
         )
     return True, value
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be enforced as it stands, or None: both Python's `re` and the
+    engine of pydantic-core (what a FastAPI parameter's ``pattern=`` uses) must compile it."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"Python's re cannot compile it: {exc}"
+    try:
+        SchemaValidator({"type": "str", "pattern": pattern})
+    except SchemaError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        return f"pydantic-core cannot compile it: {lines[-1] if lines else exc}"
+    return None
 
 
 # -- operation names ---------------------------------------------------------------------------
@@ -512,6 +538,7 @@ class _Parser:
                     ptr, "parameter has neither schema nor content; it is treated as a string"
                 )
                 kind = TypeInfo("str", ("string",), pointer=ptr)
+            kind = self._checked_pattern(kind)
             found.append(
                 Parameter(
                     name=name,
@@ -527,6 +554,29 @@ class _Parser:
                 )
             )
         return tuple(found)
+
+    def _checked_pattern(self, kind: TypeInfo) -> TypeInfo:
+        """``kind`` without a ``pattern`` the generated route could not enforce, with a warning.
+
+        A document's patterns are ECMA-262 regular expressions; a generated route checks them
+        with pydantic-core's engine (Rust `regex`), and the rest of kontrakt uses Python's `re`.
+        A pattern one of them cannot compile (named groups `(?<n>...)`, `\\p{L}`, look-around)
+        is left out of the route, so the value is not checked against it.
+        """
+        constraints = dict(kind.constraints)
+        pattern = constraints.get("pattern")
+        if not isinstance(pattern, str):
+            return kind
+        problem = pattern_problem(pattern)
+        if problem is None:
+            return kind
+        self.warn(
+            f"{kind.pointer or ''}/pattern",
+            f"pattern {pattern!r} is not enforced by the generated server ({problem}); "
+            "the handler must check it",
+        )
+        del constraints["pattern"]
+        return replace(kind, constraints=tuple(constraints.items()))
 
     def request_body(self, site: OperationSite) -> RequestBody | None:
         raw = site.operation.get("requestBody")
@@ -975,7 +1025,8 @@ def parse(document: Document, models: ModelsModule) -> Api:
         openapi=document.openapi,
         title=_text(info.get("title")),
         version=str(info.get("version", "")),
-        models=models,
+        # The models module as it is rendered: unions with an open branch prefer the typed ones.
+        models=replace(models, source=prefer_typed_unions(models.source)),
         api_id=_str(api.get("id")),
         family=_str(api.get("family")),
         publisher=_str(api.get("publisher")),

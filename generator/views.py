@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from generator.ir import Api, ErrorUse, MediaType, Operation, Parameter, Response, TypeInfo
+from generator.ir import (
+    Api,
+    ErrorUse,
+    MediaType,
+    Operation,
+    Parameter,
+    Response,
+    Scalar,
+    TypeInfo,
+)
 from generator.naming import pascal_name, unique
 
 __all__ = ["ClientView", "OperationView", "ServerView", "client_view", "server_view"]
@@ -38,6 +47,8 @@ class ParamView:
     required: bool
     # An object spread over the query string (form, explode): read from and sent as its members.
     free_form: bool = False
+    # Keyword arguments of fastapi.Path/Query/Header/Cookie enforcing the schema's constraints.
+    constraints: tuple[tuple[str, Scalar], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,11 @@ class OperationView:
     roles: tuple[tuple[str, ...], str] | None
     errors: tuple[tuple[str, tuple[ErrorRow, ...]], ...]
     links_pointer: str | None  # x-kontrakt-pagination style links
+    # The success response declares headers: the handler may return `rt.Reply(body, headers=...)`.
+    reply: bool = False
+    required_headers: tuple[str, ...] = ()  # the declared headers marked `required: true`
+    # x-kontrakt-batch: (max-items, too-large-status), checked before the body is validated.
+    batch: tuple[int, int | None] | None = None
 
     @property
     def free_form(self) -> ParamView | None:
@@ -180,6 +196,47 @@ def _scalar(info: TypeInfo) -> str:
     return _PRIMITIVE.get((kind, info.format), _PRIMITIVE.get((kind, None), "str"))
 
 
+# JSON Schema keyword -> FastAPI parameter keyword, by the kind of value the annotation declares.
+_STRING_CONSTRAINTS = {"pattern": "pattern", "minLength": "min_length", "maxLength": "max_length"}
+_NUMBER_CONSTRAINTS = {
+    "minimum": "ge",
+    "maximum": "le",
+    "exclusiveMinimum": "gt",
+    "exclusiveMaximum": "lt",
+    "multipleOf": "multiple_of",
+}
+_ARRAY_CONSTRAINTS = {"minItems": "min_length", "maxItems": "max_length"}
+
+
+def _constraints(info: TypeInfo, annotation: str) -> tuple[tuple[str, Scalar], ...]:
+    """The FastAPI keywords enforcing the constraints of a parameter's schema.
+
+    Only where the wire annotation is the plain type the keyword applies to (`str`, `int`,
+    `float`, `list[...]`): a `uuid.UUID` or an enum is already checked by its type, and pydantic
+    refuses `pattern=` on it. Patterns the engines cannot compile were dropped by the parser.
+    """
+    base = annotation.removesuffix(" | None")
+    if base == "str":
+        keywords = _STRING_CONSTRAINTS
+    elif base in ("int", "float"):
+        keywords = _NUMBER_CONSTRAINTS
+    elif base.startswith("list["):
+        keywords = _ARRAY_CONSTRAINTS
+    else:
+        return ()
+    found: list[tuple[str, Scalar]] = []
+    for key, value in info.constraints:
+        keyword = keywords.get(key)
+        if keyword is None or value is None or isinstance(value, bool):
+            continue
+        if keyword == "pattern" and not isinstance(value, str):
+            continue
+        if keyword != "pattern" and not isinstance(value, int | float):
+            continue
+        found.append((keyword, value))
+    return tuple(found)
+
+
 def _credential_headers(api: Api) -> frozenset[str]:
     """Headers the authenticator reads: never handler parameters."""
     names = {"authorization"}
@@ -198,23 +255,29 @@ def _params(api: Api, operation: Operation) -> tuple[ParamView, ...]:
         and not (p.location == "header" and p.name.casefold() in skip)
     ]
     names = unique((p.python_name for p in kept), taken=_RESERVED)
-    views = [
-        ParamView(
-            name=p.name,
-            python_name=name,
-            location=p.location,
-            fastapi=_FASTAPI_PARAM[p.location],
-            annotation=_annotation(
-                replace(p.type, annotation=_scalar(p.type)), p.required or p.location == "path"
-            ),
-            required=p.required or p.location == "path",
-            free_form=p.location == "query"
+    views: list[ParamView] = []
+    for p, name in zip(kept, names, strict=True):
+        free_form = (
+            p.location == "query"
             and p.explode
             and p.style == "form"
-            and "object" in p.type.json_types,
+            and "object" in p.type.json_types
         )
-        for p, name in zip(kept, names, strict=True)
-    ]
+        wire = _scalar(p.type)
+        views.append(
+            ParamView(
+                name=p.name,
+                python_name=name,
+                location=p.location,
+                fastapi=_FASTAPI_PARAM[p.location],
+                annotation=_annotation(
+                    replace(p.type, annotation=wire), p.required or p.location == "path"
+                ),
+                required=p.required or p.location == "path",
+                free_form=free_form,
+                constraints=() if free_form else _constraints(p.type, wire),
+            )
+        )
     # Required arguments first, each group in document order.
     return tuple(sorted(views, key=lambda v: not v.required))
 
@@ -252,6 +315,15 @@ def _freeze(table: dict[str, list[ErrorRow]]) -> tuple[tuple[str, tuple[ErrorRow
     return tuple((trigger, tuple(rows)) for trigger, rows in table.items())
 
 
+def _with_reply(result: str) -> str:
+    """`result` or a `rt.Reply` of it, with `None` last (ruff RUF036)."""
+    if result == "None":
+        return "rt.Reply[None] | None"
+    if result.endswith(" | None"):
+        return f"{result.removesuffix(' | None')} | rt.Reply[{result}] | None"
+    return f"{result} | rt.Reply[{result}]"
+
+
 def _operation(api: Api, operation: Operation, handler_class: str) -> OperationView:
     success = _success(operation)
     status = int(success.status) if success and success.status.isdigit() else 200
@@ -266,6 +338,11 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
         result, parser, client_result, accept = "bytes", "raw_response", "httpx.Response", None
     else:
         result, parser, client_result, accept = "None", "no_content", "None", None
+    declared = tuple(
+        h for h in (success.headers if success else ()) if h.name.casefold() != "content-type"
+    )
+    if declared:
+        result = _with_reply(result)
     body = None
     if operation.request_body is not None:
         request = operation.request_body
@@ -307,6 +384,11 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
         errors=_freeze(_error_rows(operation.responses)),
         links_pointer=(pagination.links or "/links")
         if pagination is not None and pagination.style == "links"
+        else None,
+        reply=bool(declared),
+        required_headers=tuple(h.name for h in declared if h.required),
+        batch=(operation.batch.max_items, operation.batch.too_large_status)
+        if operation.batch is not None and body is not None
         else None,
     )
 

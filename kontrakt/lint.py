@@ -2,7 +2,8 @@
 
 Checks, in order (see specs/README.md "Linting"): OpenAPI validity, the extension schema per place,
 operationIds, domain codes on error responses against the error catalogue, rule ids and source
-keys, lifecycles and services, `$ref` resolution and unused components. Every finding is a
+keys, lifecycles and services, role templates naming no path parameter (a warning),
+`$ref` resolution and unused components. Every finding is a
 `Diagnostic` naming file and JSON pointer; linting never writes anything.
 """
 
@@ -36,6 +37,8 @@ DATA_KEYS = frozenset({"example", "examples", "value", "default", "enum", "const
 # While scanning for $ref and extension values, "examples" may hold Example objects and a
 # "default" under "responses" is a response; every other data key is skipped.
 SCAN_SKIP = frozenset({"example", "value", "enum", "const"})
+# A `{name}` variable of a path template or an x-kontrakt-roles template.
+_TEMPLATE_VARIABLE = re.compile(r"\{([^{}]+)\}")
 
 
 def _is_data(key: str, parent: str) -> bool:
@@ -527,6 +530,29 @@ class _Linter:
                     "services",
                 )
 
+    def check_roles(self) -> None:
+        """A role template variable that is no path parameter: checked by shape only (warning)."""
+        for parts, op in self.operations():
+            roles = op.get("x-kontrakt-roles")
+            if not isinstance(roles, dict) or roles.get("unbound-ok") is True:
+                continue
+            bound = set(_TEMPLATE_VARIABLE.findall(parts[1])) if parts[0] == "paths" else set()
+            for index, template in enumerate(roles.get("any-of") or []):
+                if not isinstance(template, str):
+                    continue
+                for variable in dict.fromkeys(_TEMPLATE_VARIABLE.findall(template)):
+                    if variable in bound:
+                        continue
+                    self.report(
+                        (*parts, "x-kontrakt-roles", "any-of", str(index)),
+                        f"role template {template!r} names {{{variable}}}, which is no path "
+                        "parameter of this operation: the generated route checks the role by "
+                        "shape only and the handler must check it (AuthContext.require_roles); "
+                        "add `unbound-ok: true` to x-kontrakt-roles to acknowledge",
+                        "roles",
+                        Level.WARNING,
+                    )
+
     # -- 8. references and unused components -------------------------------------------------
     def check_refs(self) -> bool:
         ok = True
@@ -610,6 +636,7 @@ class _Linter:
         self.check_references()
         self.check_lifecycles()
         self.check_services()
+        self.check_roles()
         self.check_unused()
         return self.found
 

@@ -128,15 +128,10 @@ def _state_code(spec: Spec, state: str) -> int:
     return int(_lifecycle(spec)["states"][state]["code"])
 
 
-def _numbers(text: str) -> list[int]:
-    return [int(n) for n in re.findall(r"\d+", text)]
-
-
 def _unlisted_status_codes(spec: Spec) -> set[int]:
-    """The lifecycle codes /statuscodes leaves out, as DAN-META-STATUSCODES names them."""
-    title = spec.rules["DAN-META-STATUSCODES"].title
-    match = re.search(r"\(not ([^)]*)\)", title)
-    return set(_numbers(match.group(1))) if match else set()
+    """The lifecycle codes /statuscodes leaves out: the consent states marked `listed: false`."""
+    states = _lifecycle(spec)["states"]
+    return {int(s["code"]) for s in states.values() if s.get("listed") is False}
 
 
 def _listed_status_codes(spec: Spec) -> dict[int, str]:
@@ -810,6 +805,15 @@ def valid_to_1018(ctx: RuleContext) -> None:
     _create_error(ctx, "a validTo twenty years ahead", validTo=far)
 
 
+def _default_valid_days(spec: Spec) -> int:
+    """The validity of an accreditation without validTo (`x-kontrakt-default-offset` of validTo)."""
+    validto = spec.pointer("/components/schemas/AuthorizationRequest/properties/validTo")
+    offset = validto.get("x-kontrakt-default-offset") or {}
+    if not isinstance(offset.get("days"), int):
+        raise RuleError("AuthorizationRequest.validTo has no x-kontrakt-default-offset days")
+    return int(offset["days"])
+
+
 @rule("DAN-ACCR-VALIDTO-DEFAULT")
 def valid_to_default(ctx: RuleContext) -> None:
     dataset = _dataset(ctx)
@@ -817,7 +821,7 @@ def valid_to_default(ctx: RuleContext) -> None:
     entry: dict[str, Any] = next(
         (e for e in resp.json() if e.get("evidenceCodeName") == dataset), {}
     )
-    days = entry.get("maxValidDays") or max(_numbers(ctx.rule.title) or [90])
+    days = entry.get("maxValidDays") or _default_valid_days(ctx.spec)
     created = _created(ctx, [dataset])
     issued = dt.datetime.fromisoformat(created["issued"])
     valid_to = dt.datetime.fromisoformat(created["validTo"])
@@ -852,9 +856,17 @@ def consent_request(ctx: RuleContext) -> None:
 
 
 def _hidden_names(ctx: RuleContext) -> set[str]:
-    match = re.search(r"\(([^)]*)\)", ctx.spec.rules["DAN-ACCR-HIDDEN-FIELDS"].title)
-    names = match.group(1).split(",") if match else []
-    return {n.strip().casefold() for n in names if n.strip() and n.strip() != "..."}
+    """Every `x-kontrakt-hidden-members` name of the component schemas, case-folded."""
+    schemas = ctx.spec.pointer("/components/schemas")
+    names = {
+        str(name).casefold()
+        for schema in schemas.values()
+        if isinstance(schema, Mapping)
+        for name in schema.get("x-kontrakt-hidden-members") or ()
+    }
+    if not names:
+        raise RuleError("no component schema names x-kontrakt-hidden-members")
+    return names
 
 
 def _members(node: Any) -> Iterable[str]:
@@ -1446,19 +1458,28 @@ def reminder_unknown(ctx: RuleContext) -> None:
             raise ctx.fail(f"{method} reminders of an unknown accreditation must be empty", resp)
 
 
+def _state_uses(spec: Spec, operation: str) -> dict[str, set[int]]:
+    """Lifecycle state -> the invalid-state codes the operation answers in it (error use `states`)."""
+    found: dict[str, set[int]] = {}
+    for response in spec.operation(operation).responses.values():
+        for use in response.get("x-kontrakt-errors") or ():
+            if use.get("trigger") == "invalid-state":
+                for state in use.get("states") or ():
+                    found.setdefault(str(state), set()).add(int(use["code"]))
+    return found
+
+
 @rule("DAN-REMINDER-PRECONDITIONS")
 def reminder_preconditions(ctx: RuleContext) -> None:
     no_consent = _codes(ctx.spec.error_codes(operation=SEND_REMINDER, rule=ctx.rule.id, status=403))
     plain = _created(ctx, [_dataset(ctx)])
     resp = ctx.probe.request("POST", f"/accreditations/{plain['id']}/reminders")
     _expect_error(ctx, resp, no_consent, "a reminder without consent datasets")
-    state_codes = _codes(
-        u.code for u in ctx.spec.errors(operation=SEND_REMINDER, trigger="invalid-state")
-    )
-    # The catalogue names the exception: the expiry code's name says so, the other is "answered".
-    catalogue = _catalogue(ctx.spec)
-    expired = {c for c in state_codes if "expired" in str(catalogue[c].get("name", "")).lower()}
-    for state, codes in (("Available", state_codes - expired), ("Expired", expired)):
+    by_state = _state_uses(ctx.spec, SEND_REMINDER)
+    for state in ("Available", "Expired"):
+        codes = by_state.get(state)
+        if not codes:
+            raise RuleError(f"no invalid-state use of {SEND_REMINDER} names the state {state}")
         answered = _created(ctx, [_consent_dataset(ctx)], consent=True)
         try:
             _answer_consent(ctx, answered["id"], state)

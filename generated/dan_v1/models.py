@@ -517,7 +517,7 @@ class Evidence(BaseModel):
 
 
 class DatasetBody(RootModel[Evidence | UnenvelopedEvidence]):
-    root: Evidence | UnenvelopedEvidence
+    root: Annotated[Evidence | UnenvelopedEvidence, Field(union_mode="left_to_right")]
 
 
 class AuthorizationRequest(BaseModel):

@@ -72,10 +72,10 @@ ERRORS: Final[Mapping[str, Sequence[rt.ErrorUseData]]] = {
         (400, "1001", ("requestor",)),
         (400, "1004", ("subject",)),
         (400, "1008", ("legalBasisList",)),
-        (400, "1009", ("evidenceRequests",)),
+        (400, "1009", ("evidenceRequests",), "legal-basis-reference"),
         (400, "1006", ("evidenceRequests",)),
-        (400, "1007", ("evidenceRequests",)),
-        (400, "1017", ("evidenceRequests",)),
+        (400, "1007", ("evidenceRequests",), "unknown-dataset"),
+        (400, "1017", ("evidenceRequests",), "dataset-parameters"),
         (400, "1018", ("validTo",)),
         (400, "1014", ("languageCode",)),
     ],
@@ -115,7 +115,7 @@ ERRORS: Final[Mapping[str, Sequence[rt.ErrorUseData]]] = {
         (503, "1013", ()),
         (400, "3002", ()),
         (502, "3003", ()),
-        (503, "3001", ()),
+        (503, "3001", (), "source-transient"),
     ],
     "not-found": [
         (404, "1002", ("accreditationId",)),
@@ -144,10 +144,10 @@ OPERATION_ERRORS: Final[Mapping[str, Mapping[str, Sequence[rt.ErrorUseData]]]] =
             (400, "1001", ("requestor",)),
             (400, "1004", ("subject",)),
             (400, "1008", ("legalBasisList",)),
-            (400, "1009", ("evidenceRequests",)),
+            (400, "1009", ("evidenceRequests",), "legal-basis-reference"),
             (400, "1006", ("evidenceRequests",)),
-            (400, "1007", ("evidenceRequests",)),
-            (400, "1017", ("evidenceRequests",)),
+            (400, "1007", ("evidenceRequests",), "unknown-dataset"),
+            (400, "1017", ("evidenceRequests",), "dataset-parameters"),
             (400, "1018", ("validTo",)),
             (400, "1014", ("languageCode",)),
         ],
@@ -236,7 +236,7 @@ OPERATION_ERRORS: Final[Mapping[str, Mapping[str, Sequence[rt.ErrorUseData]]]] =
             (400, "3002", ()),
             (502, "3003", ()),
             (503, "1013", ()),
-            (503, "3001", ()),
+            (503, "3001", (), "source-transient"),
         ],
         "unauthenticated": [
             (401, "1023", ("Authorization",), "missing"),
@@ -284,7 +284,7 @@ OPERATION_ERRORS: Final[Mapping[str, Mapping[str, Sequence[rt.ErrorUseData]]]] =
             (500, "1029", ()),
             (502, "3003", ()),
             (503, "1013", ()),
-            (503, "3001", ()),
+            (503, "3001", (), "source-transient"),
         ],
         "unauthenticated": [
             (401, "1023", ("Authorization",), "missing"),
@@ -318,7 +318,7 @@ OPERATION_ERRORS: Final[Mapping[str, Mapping[str, Sequence[rt.ErrorUseData]]]] =
             (500, "1029", ()),
             (502, "3003", ()),
             (503, "1013", ()),
-            (503, "3001", ()),
+            (503, "3001", (), "source-transient"),
         ],
         "unauthenticated": [
             (401, "1023", ("Authorization",), "missing"),
@@ -654,7 +654,7 @@ class CreateAccreditationHandler(Protocol):
         query: str | None,
         body: AuthorizationRequest,
         auth: rt.AuthContext,
-    ) -> Accreditation: ...
+    ) -> Accreditation | rt.Reply[Accreditation]: ...
 
 
 class GetEvidenceStatusHandler(Protocol):
@@ -666,7 +666,7 @@ class GetEvidenceStatusHandler(Protocol):
         accreditation_id: str,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[EvidenceStatus]: ...
+    ) -> list[EvidenceStatus] | rt.Reply[list[EvidenceStatus]]: ...
 
 
 class GetEvidenceStatusByPostHandler(Protocol):
@@ -678,7 +678,7 @@ class GetEvidenceStatusByPostHandler(Protocol):
         accreditation_id: str,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[EvidenceStatus]: ...
+    ) -> list[EvidenceStatus] | rt.Reply[list[EvidenceStatus]]: ...
 
 
 class HarvestEvidenceHandler(Protocol):
@@ -695,7 +695,7 @@ class HarvestEvidenceHandler(Protocol):
         token_on_behalf_of_owner: str | None,
         x_forward_access_token: str | None,
         auth: rt.AuthContext,
-    ) -> DatasetBody: ...
+    ) -> DatasetBody | rt.Reply[DatasetBody]: ...
 
 
 class DirectHarvestHandler(Protocol):
@@ -714,7 +714,7 @@ class DirectHarvestHandler(Protocol):
         dataset_parameters: dict[str, str] | None,
         x_forward_access_token: str | None,
         auth: rt.AuthContext,
-    ) -> DatasetBody: ...
+    ) -> DatasetBody | rt.Reply[DatasetBody]: ...
 
 
 class DirectHarvestByPostHandler(Protocol):
@@ -734,7 +734,7 @@ class DirectHarvestByPostHandler(Protocol):
         x_forward_access_token: str | None,
         body: DirectHarvestBody | None,
         auth: rt.AuthContext,
-    ) -> DatasetBody: ...
+    ) -> DatasetBody | rt.Reply[DatasetBody]: ...
 
 
 class ListAccreditationsHandler(Protocol):
@@ -748,7 +748,7 @@ class ListAccreditationsHandler(Protocol):
         onlyavailable: str | None,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[Accreditation]: ...
+    ) -> list[Accreditation] | rt.Reply[list[Accreditation]]: ...
 
 
 class DeleteAccreditationHandler(Protocol):
@@ -759,7 +759,7 @@ class DeleteAccreditationHandler(Protocol):
         *,
         accreditation_id: str,
         auth: rt.AuthContext,
-    ) -> None: ...
+    ) -> rt.Reply[None] | None: ...
 
 
 class ListConsentRemindersHandler(Protocol):
@@ -771,7 +771,7 @@ class ListConsentRemindersHandler(Protocol):
         accreditation_id: str,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[NotificationReminder]: ...
+    ) -> list[NotificationReminder] | rt.Reply[list[NotificationReminder]]: ...
 
 
 class SendConsentReminderHandler(Protocol):
@@ -783,7 +783,7 @@ class SendConsentReminderHandler(Protocol):
         accreditation_id: str,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[NotificationReminder]: ...
+    ) -> list[NotificationReminder] | rt.Reply[list[NotificationReminder]]: ...
 
 
 class ListEvidenceCodesHandler(Protocol):
@@ -794,7 +794,7 @@ class ListEvidenceCodesHandler(Protocol):
         *,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[EvidenceCode]: ...
+    ) -> list[EvidenceCode] | rt.Reply[list[EvidenceCode]]: ...
 
 
 class ListEvidenceCodesForServiceContextHandler(Protocol):
@@ -806,7 +806,7 @@ class ListEvidenceCodesForServiceContextHandler(Protocol):
         service_context: str,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[EvidenceCode]: ...
+    ) -> list[EvidenceCode] | rt.Reply[list[EvidenceCode]]: ...
 
 
 class ListServiceContextsHandler(Protocol):
@@ -817,7 +817,7 @@ class ListServiceContextsHandler(Protocol):
         *,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[str]: ...
+    ) -> list[str] | rt.Reply[list[str]]: ...
 
 
 class ListStatusCodesHandler(Protocol):
@@ -828,7 +828,7 @@ class ListStatusCodesHandler(Protocol):
         *,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[EvidenceStatusCode]: ...
+    ) -> list[EvidenceStatusCode] | rt.Reply[list[EvidenceStatusCode]]: ...
 
 
 class ListErrorCodesHandler(Protocol):
@@ -839,7 +839,7 @@ class ListErrorCodesHandler(Protocol):
         *,
         query: str | None,
         auth: rt.AuthContext,
-    ) -> list[ErrorCodeEntry]: ...
+    ) -> list[ErrorCodeEntry] | rt.Reply[list[ErrorCodeEntry]]: ...
 
 
 class Handlers(Protocol):
@@ -948,7 +948,7 @@ def create_router(
     async def get_evidence_status(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_evidence_status_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_evidence_status_media)],
-        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId")],
+        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId", min_length=1)],
         query: Annotated[str | None, fastapi.Query(alias="query")] = None,
     ) -> fastapi.Response:
         result = await handlers.get_evidence_status(
@@ -974,7 +974,7 @@ def create_router(
     async def get_evidence_status_by_post(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_evidence_status_by_post_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_evidence_status_by_post_media)],
-        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId")],
+        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId", min_length=1)],
         query: Annotated[str | None, fastapi.Query(alias="query")] = None,
     ) -> fastapi.Response:
         result = await handlers.get_evidence_status_by_post(
@@ -998,8 +998,8 @@ def create_router(
     async def harvest_evidence(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(harvest_evidence_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(harvest_evidence_media)],
-        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId")],
-        evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName")],
+        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId", min_length=1)],
+        evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName", min_length=1)],
         envelope: Annotated[str | None, fastapi.Query(alias="envelope")] = None,
         query: Annotated[str | None, fastapi.Query(alias="query")] = None,
         reuse_token: Annotated[str | None, fastapi.Query(alias="reuseToken")] = None,
@@ -1037,7 +1037,7 @@ def create_router(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(direct_harvest_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(direct_harvest_media)],
         kontrakt_request: fastapi.Request,
-        evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName")],
+        evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName", min_length=1)],
         subject: Annotated[str | None, fastapi.Query(alias="subject")] = None,
         requestor: Annotated[str | None, fastapi.Query(alias="requestor")] = None,
         envelope: Annotated[str | None, fastapi.Query(alias="envelope")] = None,
@@ -1093,7 +1093,7 @@ def create_router(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(direct_harvest_by_post_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(direct_harvest_by_post_media)],
         kontrakt_request: fastapi.Request,
-        evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName")],
+        evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName", min_length=1)],
         subject: Annotated[str | None, fastapi.Query(alias="subject")] = None,
         requestor: Annotated[str | None, fastapi.Query(alias="requestor")] = None,
         envelope: Annotated[str | None, fastapi.Query(alias="envelope")] = None,
@@ -1175,13 +1175,13 @@ def create_router(
     )
     async def delete_accreditation(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(delete_accreditation_auth)],
-        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId")],
+        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId", min_length=1)],
     ) -> fastapi.Response:
-        await handlers.delete_accreditation(
+        result = await handlers.delete_accreditation(
             accreditation_id=accreditation_id,
             auth=kontrakt_auth,
         )
-        return fastapi.Response(status_code=204)
+        return rt.empty_response(result, status_code=204)
 
     list_consent_reminders_auth = rt.Authenticator(
         schemes, SECURITY["listConsentReminders"], roles=ROLES.get("listConsentReminders")
@@ -1197,7 +1197,7 @@ def create_router(
     async def list_consent_reminders(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(list_consent_reminders_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(list_consent_reminders_media)],
-        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId")],
+        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId", min_length=1)],
         query: Annotated[str | None, fastapi.Query(alias="query")] = None,
     ) -> fastapi.Response:
         result = await handlers.list_consent_reminders(
@@ -1221,7 +1221,7 @@ def create_router(
     async def send_consent_reminder(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(send_consent_reminder_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(send_consent_reminder_media)],
-        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId")],
+        accreditation_id: Annotated[str, fastapi.Path(alias="accreditationId", min_length=1)],
         query: Annotated[str | None, fastapi.Query(alias="query")] = None,
     ) -> fastapi.Response:
         result = await handlers.send_consent_reminder(
@@ -1275,7 +1275,7 @@ def create_router(
         kontrakt_media: Annotated[
             str, fastapi.Depends(list_evidence_codes_for_service_context_media)
         ],
-        service_context: Annotated[str, fastapi.Path(alias="serviceContext")],
+        service_context: Annotated[str, fastapi.Path(alias="serviceContext", min_length=1)],
         query: Annotated[str | None, fastapi.Query(alias="query")] = None,
     ) -> fastapi.Response:
         result = await handlers.list_evidence_codes_for_service_context(

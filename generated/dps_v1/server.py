@@ -678,9 +678,9 @@ def create_router(
     async def list_submissions(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(list_submissions_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(list_submissions_media)],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        page: Annotated[int | None, fastapi.Query(alias="page")] = None,
-        size: Annotated[int | None, fastapi.Query(alias="size")] = None,
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        page: Annotated[int | None, fastapi.Query(alias="page", ge=0)] = None,
+        size: Annotated[int | None, fastapi.Query(alias="size", ge=1)] = None,
     ) -> fastapi.Response:
         result = await handlers.list_submissions(
             contract_id=contract_id,
@@ -706,7 +706,7 @@ def create_router(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(create_submission_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(create_submission_media)],
         body: Annotated[CreateSubmissionRequest, fastapi.Body()],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
     ) -> fastapi.Response:
         result = await handlers.create_submission(
             contract_id=contract_id,
@@ -729,8 +729,10 @@ def create_router(
     async def get_submission_status(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_submission_status_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_submission_status_media)],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
     ) -> fastapi.Response:
         result = await handlers.get_submission_status(
             contract_id=contract_id,
@@ -751,8 +753,10 @@ def create_router(
     )
     async def delete_submission(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(delete_submission_auth)],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
     ) -> fastapi.Response:
         await handlers.delete_submission(
             contract_id=contract_id,
@@ -777,8 +781,10 @@ def create_router(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(register_file_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(register_file_media)],
         body: Annotated[RegisterFileRequest, fastapi.Body()],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
     ) -> fastapi.Response:
         result = await handlers.register_file(
             contract_id=contract_id,
@@ -800,9 +806,11 @@ def create_router(
     async def get_file(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_file_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_file_media)],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
-        file_id: Annotated[str, fastapi.Path(alias="fileId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
+        file_id: Annotated[str, fastapi.Path(alias="fileId", pattern="^[0-9a-zA-Z]{22}$")],
     ) -> fastapi.Response:
         result = await handlers.get_file(
             contract_id=contract_id,
@@ -824,9 +832,11 @@ def create_router(
     )
     async def delete_file(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(delete_file_auth)],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
-        file_id: Annotated[str, fastapi.Path(alias="fileId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
+        file_id: Annotated[str, fastapi.Path(alias="fileId", pattern="^[0-9a-zA-Z]{22}$")],
     ) -> fastapi.Response:
         await handlers.delete_file(
             contract_id=contract_id,
@@ -850,8 +860,10 @@ def create_router(
     async def finalize_submission(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(finalize_submission_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(finalize_submission_media)],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
     ) -> fastapi.Response:
         result = await handlers.finalize_submission(
             contract_id=contract_id,
@@ -876,8 +888,10 @@ def create_router(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(create_submission_event_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(create_submission_event_media)],
         body: Annotated[SubmissionEvent, fastapi.Body()],
-        contract_id: Annotated[str, fastapi.Path(alias="contractId")],
-        submission_id: Annotated[str, fastapi.Path(alias="submissionId")],
+        contract_id: Annotated[str, fastapi.Path(alias="contractId", pattern="^[0-9a-f]{4}$")],
+        submission_id: Annotated[
+            str, fastapi.Path(alias="submissionId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
     ) -> fastapi.Response:
         result = await handlers.create_submission_event(
             contract_id=contract_id,
@@ -924,7 +938,9 @@ def create_router(
     async def get_dissemination(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_dissemination_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_dissemination_media)],
-        dissemination_id: Annotated[str, fastapi.Path(alias="disseminationId")],
+        dissemination_id: Annotated[
+            str, fastapi.Path(alias="disseminationId", pattern="^[0-9a-zA-Z]{22}$")
+        ],
     ) -> fastapi.Response:
         result = await handlers.get_dissemination(
             dissemination_id=dissemination_id,

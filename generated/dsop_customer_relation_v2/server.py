@@ -282,9 +282,11 @@ def create_router(
     async def get_customer_relation(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_customer_relation_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_customer_relation_media)],
-        customer_id: Annotated[str, fastapi.Header(alias="CustomerID")],
+        customer_id: Annotated[
+            str, fastapi.Header(alias="CustomerID", pattern="^([0-9]{9}|[0-9]{11})$")
+        ],
         correlation_id: Annotated[uuid.UUID, fastapi.Header(alias="CorrelationID")],
-        legal_mandate: Annotated[str, fastapi.Header(alias="Legal-Mandate")],
+        legal_mandate: Annotated[str, fastapi.Header(alias="Legal-Mandate", min_length=1)],
         account_info_request_id: Annotated[uuid.UUID, fastapi.Header(alias="AccountInfoRequestID")],
         from_date: Annotated[datetime.date, fastapi.Query(alias="fromDate")],
         to_date: Annotated[datetime.date, fastapi.Query(alias="toDate")],
@@ -322,9 +324,9 @@ def create_router(
             rt.AuthContext, fastapi.Depends(get_account_servicing_provider_auth)
         ],
         kontrakt_media: Annotated[str, fastapi.Depends(get_account_servicing_provider_media)],
-        account_id: Annotated[str, fastapi.Header(alias="AccountID")],
+        account_id: Annotated[str, fastapi.Header(alias="AccountID", pattern="^[0-9]{11}$")],
         correlation_id: Annotated[uuid.UUID, fastapi.Header(alias="CorrelationID")],
-        legal_mandate: Annotated[str, fastapi.Header(alias="Legal-Mandate")],
+        legal_mandate: Annotated[str, fastapi.Header(alias="Legal-Mandate", min_length=1)],
         account_info_request_id: Annotated[uuid.UUID, fastapi.Header(alias="AccountInfoRequestID")],
     ) -> fastapi.Response:
         result = await handlers.get_account_servicing_provider(

@@ -413,7 +413,7 @@ class CreateAdditionalCompetenceHandler(Protocol):
         *,
         body: AdditionalCompetenceV1,
         auth: rt.AuthContext,
-    ) -> AdditionalCompetenceV1Record: ...
+    ) -> AdditionalCompetenceV1Record | rt.Reply[AdditionalCompetenceV1Record]: ...
 
 
 class GetAdditionalCompetenceHandler(Protocol):
@@ -542,7 +542,7 @@ def create_router(
             rt.AuthContext, fastapi.Depends(list_additional_competences_by_uid_auth)
         ],
         kontrakt_media: Annotated[str, fastapi.Depends(list_additional_competences_by_uid_media)],
-        uid: Annotated[list[uuid.UUID], fastapi.Query(alias="uid")],
+        uid: Annotated[list[uuid.UUID], fastapi.Query(alias="uid", min_length=1, max_length=100)],
     ) -> fastapi.Response:
         result = await handlers.list_additional_competences_by_uid(
             uid=uid,
@@ -577,7 +577,13 @@ def create_router(
             body=body,
             auth=kontrakt_auth,
         )
-        return rt.serialize(result, kontrakt_media, status_code=201, encoders=encoders)
+        return rt.serialize(
+            result,
+            kontrakt_media,
+            status_code=201,
+            encoders=encoders,
+            required_headers=("Location",),
+        )
 
     update_additional_competence_batch_auth = rt.Authenticator(
         schemes,
@@ -593,7 +599,11 @@ def create_router(
         operation_id="updateAdditionalCompetenceBatch",
         status_code=200,
         response_class=fastapi.Response,
-        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
+        dependencies=[
+            fastapi.Depends(rt.ContentTypeGuard(*("application/json",))),
+            # x-kontrakt-batch max-items: a longer batch is refused before the body is validated.
+            fastapi.Depends(rt.BatchLimit(100, status=413)),
+        ],
     )
     async def update_additional_competence_batch(
         kontrakt_auth: Annotated[
@@ -622,7 +632,11 @@ def create_router(
         operation_id="createAdditionalCompetenceBatch",
         status_code=201,
         response_class=fastapi.Response,
-        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
+        dependencies=[
+            fastapi.Depends(rt.ContentTypeGuard(*("application/json",))),
+            # x-kontrakt-batch max-items: a longer batch is refused before the body is validated.
+            fastapi.Depends(rt.BatchLimit(100, status=413)),
+        ],
     )
     async def create_additional_competence_batch(
         kontrakt_auth: Annotated[

@@ -417,7 +417,11 @@ def create_router(
         operation_id="createAdditionalCompetenceBatch",
         status_code=201,
         response_class=fastapi.Response,
-        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
+        dependencies=[
+            fastapi.Depends(rt.ContentTypeGuard(*("application/json",))),
+            # x-kontrakt-batch max-items: a longer batch is refused before the body is validated.
+            fastapi.Depends(rt.BatchLimit(100, status=413)),
+        ],
     )
     async def create_additional_competence_batch(
         kontrakt_auth: Annotated[
@@ -446,7 +450,11 @@ def create_router(
         operation_id="prevalidateAdditionalCompetenceBatch",
         status_code=200,
         response_class=fastapi.Response,
-        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
+        dependencies=[
+            fastapi.Depends(rt.ContentTypeGuard(*("application/json",))),
+            # x-kontrakt-batch max-items: a longer batch is refused before the body is validated.
+            fastapi.Depends(rt.BatchLimit(100, status=413)),
+        ],
     )
     async def prevalidate_additional_competence_batch(
         kontrakt_auth: Annotated[
@@ -504,11 +512,11 @@ def create_router(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(list_additional_competences_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(list_additional_competences_media)],
         organisation_number: Annotated[
-            str | None, fastapi.Query(alias="organisationNumber")
+            str | None, fastapi.Query(alias="organisationNumber", pattern="^[0-9]{9}$")
         ] = None,
         from_date: Annotated[datetime.date | None, fastapi.Query(alias="fromDate")] = None,
-        offset: Annotated[int | None, fastapi.Query(alias="offset")] = None,
-        limit: Annotated[int | None, fastapi.Query(alias="limit")] = None,
+        offset: Annotated[int | None, fastapi.Query(alias="offset", ge=0)] = None,
+        limit: Annotated[int | None, fastapi.Query(alias="limit", ge=1, le=100)] = None,
     ) -> fastapi.Response:
         result = await handlers.list_additional_competences(
             organisation_number=organisation_number,

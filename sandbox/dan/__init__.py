@@ -12,7 +12,8 @@ response middleware would. Two sandbox-only routes sit outside the API's base pa
 
 Options (`kontrakt serve dan --set dan.OPTION=VALUE`): `spec` (another DAN document, e.g. a
 changed copy for versioning checks), `fixture` (another seed file), `min_valid_days`,
-`max_valid_days`, `default_valid_days` (FACTS §2.1 step 8), `reminder_interval_days` (§2.7),
+`max_valid_days`, `default_valid_days` (FACTS §2.1 step 8; default: the spec's
+`x-kontrakt-default-offset` of validTo), `reminder_interval_days` (§2.7),
 `version` (the `x-version` header).
 """
 
@@ -52,7 +53,7 @@ def create_app(
     fixture: str | None = None,
     min_valid_days: int = 2,
     max_valid_days: int = 1825,
-    default_valid_days: int = 90,
+    default_valid_days: int | None = None,
     reminder_interval_days: int = 7,
     version: str = "1.0.0-sandbox",
 ) -> ASGIApp:
@@ -69,7 +70,9 @@ def create_app(
         consent_url=f"{origin}/_sandbox/consent",
         min_valid_days=min_valid_days,
         max_valid_days=max_valid_days,
-        default_valid_days=default_valid_days,
+        default_valid_days=(
+            contract.default_valid_days if default_valid_days is None else default_valid_days
+        ),
         reminder_interval_days=reminder_interval_days,
     )
     schemes: dict[str, rt.SecurityScheme] = {

@@ -31,10 +31,6 @@ __all__ = [
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "dan" / "v1" / "openapi.yaml"
 
-# DAN-META-STATUSCODES / FACTS §6 column "in /statuscodes?": 0 (Unknown), 6 (AggregateUnknown)
-# and 7 (Unavailable) occur in responses but are not listed by /public/metadata/statuscodes.
-UNLISTED_STATUS_CODES = frozenset({0, 6, 7})
-
 
 @dataclass(frozen=True)
 class ErrorSpec:
@@ -84,6 +80,7 @@ class StateSpec:
     code: int
     description: str
     terminal: bool
+    listed: bool = True  # `listed: false`: left out of /public/metadata/statuscodes (FACTS §6)
 
 
 def _wire_type(value_type: str) -> str:
@@ -113,13 +110,23 @@ class Contract:
 
         lifecycle = document["x-kontrakt-lifecycles"]["consent"]
         self.states: dict[str, StateSpec] = {
-            name: StateSpec(name, int(s["code"]), str(s["description"]), bool(s["terminal"]))
+            name: StateSpec(
+                name,
+                int(s["code"]),
+                str(s["description"]),
+                bool(s["terminal"]),
+                s.get("listed") is not False,
+            )
             for name, s in lifecycle["states"].items()
         }
         self.transitions: dict[str, tuple[str, ...]] = {
             name: tuple(targets) for name, targets in lifecycle["transitions"].items()
         }
         self.initial_state = str(lifecycle["initial"])
+        # DAN-ACCR-VALIDTO-DEFAULT: validTo's x-kontrakt-default-offset (FACTS §2.1 step 8).
+        request = document["components"]["schemas"]["AuthorizationRequest"]
+        valid_to = request["properties"]["validTo"]
+        self.default_valid_days = int(valid_to["x-kontrakt-default-offset"]["days"])
 
         self.datasets: dict[str, DatasetSpec] = {}
         for name, entry in document.get("x-kontrakt-datasets", {}).items():
@@ -178,8 +185,8 @@ class Contract:
         return {"code": spec.code, "description": "" if spec.code == 0 else spec.description}
 
     def status_list(self) -> list[dict[str, Any]]:
-        """/public/metadata/statuscodes: the lifecycle's states, without the unlisted codes."""
-        listed = [s for s in self.states.values() if s.code not in UNLISTED_STATUS_CODES]
+        """/public/metadata/statuscodes: the lifecycle's states, without those marked unlisted."""
+        listed = [s for s in self.states.values() if s.listed]
         return [self.status(s.name) for s in sorted(listed, key=lambda s: s.code)]
 
     def may_move(self, current: str, target: str) -> bool:

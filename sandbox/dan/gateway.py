@@ -2,11 +2,12 @@
 
 FACTS §0/§1: the gateway binds each subscription key to a product and its service context and
 passes that to Core; Core adds `x-invocationId` and `x-version` to every response, signs JSON
-datasets in `X-Signature-JWT`, sets `Location` after POST /authorization, CORS headers on some
-metadata, `WWW-Authenticate: Bearer realm="data.altinn.no"` on every 401, and writes every error
-as an ErrorModel whose description is the code's default message plus a detail (§3.8) and whose
-`invocationId` equals the header. The generated server renders `{code, description}`; this ASGI
-layer completes the rest from what the handler left in the request's `RequestInfo`.
+datasets in `X-Signature-JWT`, sets CORS headers on some metadata, `WWW-Authenticate: Bearer
+realm="data.altinn.no"` on every 401, and writes every error as an ErrorModel whose description is
+the code's default message plus a detail (§3.8) and whose `invocationId` equals the header. The
+generated server renders `{code, description}` (and the `Location` the handler returns with
+`rt.Reply` after POST /authorization); this ASGI layer completes the rest from what the handler
+left in the request's `RequestInfo`.
 
 It also replaces the generated app's body-validation handler for the two operations with bodies,
 so that a schema failure answers the code of DAN's validation order (FACTS §2.1) instead of the
@@ -49,7 +50,6 @@ class RequestInfo:
     invocation_id: str
     subscription_key: str | None
     service_context: str | None
-    location: str | None = None
     sign: bool = False
     cors: bool = False
     empty_error_body: bool = False
@@ -136,8 +136,6 @@ class DanGateway:
         drop = {name.lower().encode() for name in extra} | {b"x-invocationid", b"x-version"}
         raw = [(k, v) for k, v in message.get("headers", []) if k.lower() not in drop]
         added = {"x-invocationId": info.invocation_id, "x-version": self.version, **extra}
-        if in_api and info.location and int(message["status"]) == 200:
-            added["Location"] = info.location
         if in_api and info.cors and int(message["status"]) == 200:
             # FACTS §1: evidencecodes, servicecontexts, statuscodes (not errorcodes).
             added["Access-Control-Allow-Origin"] = "*"

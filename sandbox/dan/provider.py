@@ -586,7 +586,7 @@ class DanProvider:
 
     async def create_accreditation(
         self, *, query: str | None, body: AuthorizationRequest, auth: rt.AuthContext
-    ) -> Accreditation:
+    ) -> rt.Reply[Accreditation]:
         caller = self._caller(auth)
         self._query(query)
         now = self.now()
@@ -720,11 +720,15 @@ class DanProvider:
             fault = self._fault(subject, "store")
             if fault is not None:
                 self._raise_fault(fault)  # rolls the insert back
-        current().location = f"{self.base_url}/evidence/{accreditation_id}"
         # DAN-STATUS-AGGREGATE: code 0 with an empty description before it is computed.
         created = dict(document, aggregateStatus=self.contract.status(self.contract.initial_state))
         created["lastChanged"] = _iso(now)
-        return self._queried(Accreditation.model_validate(created), query)
+        # FACTS §1: Location points to the new accreditation's status resource.
+        location = f"{self.base_url}/evidence/{accreditation_id}"
+        return rt.Reply(
+            self._queried(Accreditation.model_validate(created), query),
+            headers={"Location": location},
+        )
 
     async def list_accreditations(
         self,

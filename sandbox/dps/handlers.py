@@ -44,7 +44,8 @@ from sandbox.store import Database, Transaction
 __all__ = ["DEFAULT_PAGE_SIZE", "DpsHandlers"]
 
 # spec components.parameters: ContractId ^[0-9a-f]{4}$ (A-DPS-032), the ids Base62/22 (FACTS §3).
-# The generated routes do not check path patterns, so the handlers do (DPS-ID-PATH-400).
+# The generated routes check these patterns (DPS-ID-PATH-400) before a handler runs; the
+# handlers check again, for callers that bypass the routes.
 _PATTERNS: Final = {
     "contractId": re.compile(r"[0-9a-f]{4}"),
     "submissionId": re.compile(r"[0-9a-zA-Z]{22}"),

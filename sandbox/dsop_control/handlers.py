@@ -61,7 +61,7 @@ from sandbox.dsop_control.services import Service, ServiceCatalogue, months_befo
 from sandbox.identifiers import is_national_id, is_organisation_number
 
 __all__ = [
-    "EVENT_PERIODS",
+    "EVENT_DATES",
     "Call",
     "DsopBank",
     "RateLimiter",
@@ -77,13 +77,12 @@ ReferenceType = Literal["pol1", "srf"]
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# Period rules that hang on a date in another register, which the spec states only in a note:
-# service -> (the party's date, months fromDate may reach before it).
-# FACTS §6: OED - fromDate at most 3 months before the date of death (Folkeregisteret);
-# Konkursbehandling - at most 12 months before the ruling date (Konkursvarsel API).
-EVENT_PERIODS: Mapping[str, tuple[str, int]] = {
-    "OED": ("death_date", 3),
-    "Konkursbehandling": ("bankruptcy_ruling_date", 12),
+# The spec's period events (`constraints.period.event`) -> the fixture party's date and its name.
+# FACTS §6: OED counts from the date of death (Folkeregisteret), Konkursbehandling from the ruling
+# date (Konkursvarsel API); how many months back comes from `max-months-before-event`.
+EVENT_DATES: Mapping[str, tuple[str, str]] = {
+    "date-of-death": ("death_date", "date of death"),
+    "bankruptcy-ruling": ("bankruptcy_ruling_date", "bankruptcy ruling"),
 }
 
 
@@ -717,13 +716,13 @@ class DsopBank:
 
     def check_event_period(self, call: Call, party: Party | None, party_id: str) -> None:
         """OED / Konkursbehandling: fromDate no earlier than N months before the party's event."""
-        rule = EVENT_PERIODS.get(call.service.name)
-        if rule is None:
+        period = call.service.period
+        if period.event is None or period.max_months_before_event is None:
             return
-        attribute, months = rule
+        attribute, what = EVENT_DATES[period.event]
+        months = period.max_months_before_event
         event: datetime.date | None = getattr(party, attribute) if party is not None else None
         if event is None:
-            what = "date of death" if attribute == "death_date" else "bankruptcy ruling"
             raise _problem(
                 "invalid-combination",
                 f"No {what} is registered for the party; the {call.service.name} mandate does not apply.",
@@ -787,10 +786,10 @@ class DsopBank:
             call.guardian, account.number, f, t
         ):
             raise self.not_related(call.operation, "The guardian does not manage this account.")
-        if call.service.name in EVENT_PERIODS:
+        if call.service.period.event is not None:
             owner = self.data.primary_role(account.number, min(t, account.closed or t))
             party = owner.party if owner is not None else None
-            attribute = EVENT_PERIODS[call.service.name][0]
+            attribute = EVENT_DATES[call.service.period.event][0]
             if party is None or getattr(party, attribute) is None:
                 raise self.not_related(
                     call.operation,

@@ -3,7 +3,8 @@
 Everything here is read from `x-kontrakt-services` of the DSOP Control v2.0 document at start:
 which operations a service may call and what answers a call outside them, its legal mandates,
 which OnlyPrimaryOwner values it accepts, the AdditionalReferenceIDType it needs, whether
-RequesterID is required, and its period rule. Python holds only the logic that applies them; the
+RequesterID is required, and its period rule (also a limit counted from a date in another
+register, `event` and `max-months-before-event`). Python holds only the logic that applies them; the
 sandbox fixture adds nothing but the TEST consumer organisation of each service.
 """
 
@@ -72,6 +73,8 @@ class Period:
     from_date: str  # any | today | start-of-last-year
     to_date: str  # any | today | end-of-last-year
     note: str = ""
+    event: str | None = None  # date-of-death | bankruptcy-ruling: the party's date counted from
+    max_months_before_event: int | None = None  # fromDate at most this many months before it
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,12 @@ def _service(name: str, entry: Mapping[str, Any]) -> Service:
             from_date=str(period.get("from-date", "any")),
             to_date=str(period.get("to-date", "any")),
             note=str(period.get("note", "")),
+            event=str(period["event"]) if period.get("event") else None,
+            max_months_before_event=(
+                int(period["max-months-before-event"])
+                if period.get("max-months-before-event") is not None
+                else None
+            ),
         ),
     )
 

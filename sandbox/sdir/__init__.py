@@ -20,15 +20,14 @@ Both versions share one SQLite database (`context.database_path("sdir")`), expos
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from generated.sdir_additional_competence_v1 import create_app as create_v1
 from generated.sdir_additional_competence_v2 import create_app as create_v2
@@ -40,7 +39,6 @@ from sandbox.sdir.core import (
     Fixture,
     Service,
     SpecLimits,
-    install_batch_limit,
     open_database,
     parse_created,
 )
@@ -78,8 +76,6 @@ class SdirApp:
         self.database = database
         self.keys = keys
         self.apim_gateway = apim_gateway
-        # The v1 create answers 201 with a Location header (SDIR-CREATE-LOCATION).
-        self._v1 = _LocationHeader(versions["v1"], base_path + "/v1/additionalcompetence")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -103,7 +99,7 @@ class SdirApp:
             await self.versions["v2"](child, receive, send)
         else:
             # v1, and any path outside both versions: the v1 app answers 404 NOT_FOUND.
-            await self._v1(child, receive, send)
+            await self.versions["v1"](child, receive, send)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -114,39 +110,6 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-class _LocationHeader:
-    """Adds `Location: <base>/v1/additionalcompetence/<uid>` to a 201 of the single create.
-
-    The generated route returns the handler's model only, so the header the spec requires is
-    added here from the uid of the answer.
-    """
-
-    def __init__(self, app: ASGIApp, path: str) -> None:
-        self.app = app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST" or scope["path"].rstrip("/") != self.path:
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-
-        async def send_with_location(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if start is not None:
-                if start["status"] == 201 and not message.get("more_body"):
-                    uid = str(uuid.UUID(json.loads(message["body"])["uid"]))
-                    MutableHeaders(scope=start)["Location"] = f"{self.path}/{uid}"
-                await send(start)
-                start = None
-            await send(message)
-
-        await self.app(scope, receive, send_with_location)
 
 
 def create_app(
@@ -172,12 +135,13 @@ def create_app(
         database, 2, v2.FIELDS, v2.new_codes(), limits2, synthetic_only=synthetic_only
     )
     _seed(service1, service2, data)
-    app1 = create_v1(v1.Handlers(service1, limits1), schemes)
+    base_path = PROVIDERS["sdir"].base_path
+    app1 = create_v1(
+        v1.Handlers(service1, limits1, location=f"{base_path}/v1/additionalcompetence"), schemes
+    )
     app2 = create_v2(v2.Handlers(service2, limits2), schemes)
-    install_batch_limit(app1, limits1)
-    install_batch_limit(app2, limits2)
     return SdirApp(
-        PROVIDERS["sdir"].base_path,
+        base_path,
         {"v1": app1, "v2": app2},
         database,
         keys,

@@ -15,7 +15,6 @@ request order and the first duplicate raises, which rolls back every row the bat
 
 from __future__ import annotations
 
-import inspect
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,10 +26,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.requests import Request
-from starlette.responses import Response
 
 from kontrakt.runtime import server as rt
 from sandbox.identifiers import is_national_id, is_organisation_number, is_synthetic_national_id
@@ -46,7 +41,6 @@ __all__ = [
     "Report",
     "Service",
     "SpecLimits",
-    "install_batch_limit",
     "is_imo_number",
     "open_database",
     "parse_created",
@@ -197,39 +191,6 @@ class SpecLimits:
 
     def parameter(self, operation: str, name: str) -> Mapping[str, Any]:
         return self.parameters[(operation, name)]
-
-
-def install_batch_limit(app: FastAPI, limits: SpecLimits) -> None:
-    """Answer an oversized batch with the spec's too-large status (413), not the schema's 400.
-
-    The generated body model carries the schema's maxItems, so pydantic refuses item 101 as a
-    validation error; the batch extension (x-kontrakt-batch max-items, too-large-status) says
-    that is BATCH_TOO_LARGE. Auth, media type and JSON syntax have been checked by then, so the
-    precedence of SDIR-ERROR-PRECEDENCE holds (size before schema).
-    """
-    previous = app.exception_handlers[RequestValidationError]
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        operation = rt.operation_id_of(request)
-        body = exc.body
-        if operation is not None and operation in limits.batches and isinstance(body, list):
-            most, status = limits.batches[operation]
-            if len(body) > most:
-                config: rt.ServerConfig = request.app.state.kontrakt
-                return config.render_trigger(
-                    "payload-too-large",
-                    f"A batch may hold at most {most} items; this one holds {len(body)}.",
-                    operation_id=operation,
-                    status=status,
-                )
-        response = previous(request, exc)
-        if inspect.isawaitable(response):
-            response = await response
-        assert isinstance(response, Response)
-        return response
-
-    app.add_exception_handler(RequestValidationError, on_validation)
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -525,8 +486,8 @@ class Service:
             return self._rows(tx, uids)
 
     def _size(self, operation: str, count: int, batch: bool) -> None:
-        # The schema's maxItems normally stops a long batch first (install_batch_limit); this
-        # keeps the spec's max-items binding even for a body model without the limit.
+        # The generated route's rt.BatchLimit (x-kontrakt-batch max-items) stops a long batch
+        # before its body is validated; this keeps the limit binding for any other caller.
         if batch and operation in self.limits.batches:
             most, _ = self.limits.batches[operation]
             if count > most:

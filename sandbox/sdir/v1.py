@@ -100,9 +100,11 @@ def record(row: sqlite3.Row | Mapping[str, Any]) -> m.AdditionalCompetenceV1Reco
 class Handlers:
     """`stub.Handlers` over one `Service` (version 1)."""
 
-    def __init__(self, service: Service, limits: SpecLimits) -> None:
+    def __init__(self, service: Service, limits: SpecLimits, *, location: str = "") -> None:
         self.service = service
         self.limits = limits
+        # The collection's URL path (below the provider's base path): the 201's Location prefix.
+        self.location = location.rstrip("/")
         service.codes.require(USES)
 
     async def list_competence_codes(self, *, auth: rt.AuthContext) -> m.CompetenceCodeList:
@@ -124,11 +126,13 @@ class Handlers:
 
     async def create_additional_competence(
         self, *, body: m.AdditionalCompetenceV1, auth: rt.AuthContext
-    ) -> m.AdditionalCompetenceV1Record:
+    ) -> rt.Reply[m.AdditionalCompetenceV1Record]:
         [row] = self.service.create(
             "createAdditionalCompetence", [report(body.root)], auth, batch=False
         )
-        return record(row)
+        # SDIR-CREATE-LOCATION: the 201 names the new report (a required response header).
+        location = f"{self.location}/{uuid.UUID(str(row['uid']))}"
+        return rt.Reply(record(row), headers={"Location": location})
 
     async def get_additional_competence(
         self, *, uid: uuid.UUID, auth: rt.AuthContext

@@ -6,7 +6,7 @@ still pass. A rewrite sees the request (it may edit the scope, or answer itself)
 buffered response (status, headers, body), so every variant is a few lines. `SPEC_VARIANTS`
 instead start the sandbox with its `spec` option pointing at a changed copy of the contract (a
 provider whose catalogue drifted from the spec). Used by tests/e2e/test_dan_rules.py, which also
-generates docs/dan_v1-rule-proofs.md from these data.
+generates docs/dan-rule-proofs.md from these data.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ automated rule of `conformance/rules/dan_v1.py`. Each known-bad variant of
 alone: the targets fail (warn, for SHOULD rules), the others pass. The rewrites sit in front of
 one running sandbox and are switched per test, so the module starts the sandbox once (plus once
 per `spec` variant). Every automated rule is killed by at least one variant, and
-docs/dan_v1-rule-proofs.md is the table generated from these data
+docs/dan-rule-proofs.md is the table generated from these data
 (`python -m tests.e2e.test_dan_v1_rules` rewrites it).
 """
 
@@ -34,7 +34,7 @@ from tests.e2e import dan_v1_bad_variants as bad
 
 PROFILE = "dan/v1"
 MANIFEST = bad.REPO / "conformance" / "manifests" / "sandbox-dan.yaml"
-PROOFS = bad.REPO / "docs" / "dan_v1-rule-proofs.md"
+PROOFS = bad.REPO / "docs" / "dan-rule-proofs.md"
 QUIET = Console(file=io.StringIO(), force_terminal=False)
 CLIENT_ID = "dan-consumer-test"
 SCOPES = ["altinn:dataaltinnno", "altinn:dataaltinnno/sandbox"]
@@ -174,7 +174,7 @@ def test_every_automated_rule_is_killed_by_a_variant() -> None:
 
 
 def proof_table() -> str:
-    """docs/dan_v1-rule-proofs.md, generated from the profile and the variants."""
+    """docs/dan-rule-proofs.md, generated from the profile and the variants."""
     profile = load_profile(PROFILE)
     variants = ALL_VARIANTS
     lines = [
@@ -204,7 +204,7 @@ def proof_table() -> str:
 
 def test_the_proof_table_is_up_to_date() -> None:
     assert PROOFS.read_text(encoding="utf-8") == proof_table(), (
-        "run `python -m tests.e2e.test_dan_v1_rules` to regenerate docs/dan_v1-rule-proofs.md"
+        "run `python -m tests.e2e.test_dan_v1_rules` to regenerate docs/dan-rule-proofs.md"
     )
 
 

@@ -64,33 +64,33 @@ def client(*roles: str) -> Iterator[Client]:
 
 def test_create_then_get_round_trip_and_wait() -> None:
     body = CreateSubmissionRequest.model_validate(example(SPEC, "createSubmission"))
-    with client("c1_W") as dps:
-        created = dps.create_submission(contract_id="c1", body=body)
+    with client("a1f3_W") as dps:
+        created = dps.create_submission(contract_id="a1f3", body=body)
         assert isinstance(created, SubmissionResponse)
         assert created.object_id == body.object_id
-        again = dps.get_submission_status(contract_id="c1", submission_id=created.submission_id)
+        again = dps.get_submission_status(contract_id="a1f3", submission_id=created.submission_id)
         assert again.submission_id == created.submission_id
         done = dps.wait_for_submission(
-            contract_id="c1", submission_id=created.submission_id, interval=0.01, timeout=5
+            contract_id="a1f3", submission_id=created.submission_id, interval=0.01, timeout=5
         )
         assert done.status.root == "PRESERVED"
 
 
 def test_missing_write_role_is_403_in_the_error_envelope() -> None:
     body = CreateSubmissionRequest.model_validate(example(SPEC, "createSubmission"))
-    with client("c1_R", "c2_W") as dps:  # may read c1, write only c2
+    with client("a1f3_R", "b2e4_W") as dps:  # may read c1, write only c2
         with pytest.raises(ApiError) as caught:
-            dps.create_submission(contract_id="c1", body=body)
-        assert isinstance(dps.create_submission(contract_id="c2", body=body), SubmissionResponse)
+            dps.create_submission(contract_id="a1f3", body=body)
+        assert isinstance(dps.create_submission(contract_id="b2e4", body=body), SubmissionResponse)
     assert (caught.value.status, caught.value.code) == (403, "FORBIDDEN")
     assert set(caught.value.body) == {"error"}
     assert caught.value.body["error"]["code"] == "FORBIDDEN"
 
 
 def test_wrong_content_type_is_415() -> None:
-    with client("c1_W") as dps:
+    with client("a1f3_W") as dps:
         response = dps._http.post(
-            "/v1/contracts/c1/submissions",
+            "/v1/contracts/a1f3/submissions",
             content=b"objectId=1",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )

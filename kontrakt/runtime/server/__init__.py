@@ -21,6 +21,7 @@ from kontrakt.runtime.server.auth import (
     SecurityRequirement,
     SecurityScheme,
 )
+from kontrakt.runtime.server.batch import BatchLimit
 from kontrakt.runtime.server.codes import (
     SERVER_TRIGGERS,
     SITUATIONS,
@@ -48,7 +49,9 @@ from kontrakt.runtime.server.negotiation import (
     ContentTypeGuard,
     Encoder,
     Negotiator,
+    Reply,
     choose_media_type,
+    empty_response,
     serialize,
 )
 from kontrakt.runtime.server.security import (
@@ -76,6 +79,7 @@ __all__ = [
     "ApiProblem",
     "AuthContext",
     "Authenticator",
+    "BatchLimit",
     "BearerScheme",
     "BodyLimitMiddleware",
     "Code",
@@ -91,6 +95,7 @@ __all__ = [
     "KontraktRoute",
     "MissingTriggerError",
     "Negotiator",
+    "Reply",
     "RoleRequirement",
     "SecurityRequirement",
     "SecurityScheme",
@@ -102,6 +107,7 @@ __all__ = [
     "coerce_code",
     "create_app",
     "create_router",
+    "empty_response",
     "error_body",
     "expand_roles",
     "has_any_role",

@@ -17,6 +17,7 @@ from starlette.types import Scope
 
 from kontrakt.runtime.server._guard import Guard
 from kontrakt.runtime.server.auth import Authenticator
+from kontrakt.runtime.server.batch import BatchLimit
 from kontrakt.runtime.server.codes import ErrorTable, MissingTriggerError
 from kontrakt.runtime.server.config import (
     DEFAULT_SENSITIVE_HEADERS,
@@ -157,6 +158,13 @@ def _location(loc: tuple[Any, ...], body: Any = None) -> tuple[int | None, str |
     return index, field or None
 
 
+def _member(field: str | None) -> str | None:
+    """The top-level member of a dotted body location: `a[0].b` -> `a`."""
+    if not field:
+        return None
+    return field.split(".", 1)[0].split("[", 1)[0] or None
+
+
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     config = _config(request)
@@ -187,6 +195,9 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
         else:
             trigger = "invalid-body"
             index, field = _location(loc, exc.body) if kind == "body" else (None, None)
+            # The body member that fails (`evidenceRequests` for evidenceRequests[0].name): an
+            # invalid-body error use listing it in `parameters` wins (DAN 1001 for requestor).
+            parameter = _member(field)
             if field is None and index is None and kind_error == "missing":
                 message = "The request body is missing."
             else:
@@ -302,6 +313,8 @@ def required_triggers(app: FastAPI) -> dict[str | None, set[str]]:
                 triggers.add("not-acceptable")
             elif isinstance(guard, ContentTypeGuard):
                 triggers.add("unsupported-media-type")
+            elif isinstance(guard, BatchLimit):
+                triggers.add("payload-too-large")
     return needed
 
 

@@ -5,6 +5,7 @@ responses as plain data: `{trigger: [(status, code, parameters), ...]}`. The ser
 own copy of the codes; it asks the table for the code of a trigger (and the parameter concerned).
 """
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from kontrakt.runtime.server.errors import TRIGGER_STATUS, Code
 __all__ = [
     "SERVER_TRIGGERS",
     "SITUATIONS",
+    "SITUATION_WORD",
     "TRIGGERS",
     "ErrorTable",
     "ErrorUse",
@@ -42,7 +44,16 @@ SERVER_TRIGGERS: tuple[str, ...] = (
 SITUATIONS: tuple[str, ...] = ("missing", "invalid", "malformed")
 """Finer cases the runtime distinguishes within one trigger: a credential or parameter that is
 absent (`missing`) or present but refused (`invalid`), and a body that does not parse
-(`malformed`). An error use may carry one to win the lookup for that case (DAN 1023 vs 1024)."""
+(`malformed`). An error use may carry one to win the lookup for that case (DAN 1023 vs 1024).
+
+A document may also tag an error use with a situation word of its own (`source-transient`,
+`unknown-dataset`: lower-case kebab-case, `SITUATION_WORD`); a handler names it in
+`ApiProblem.from_trigger(trigger, message, situation=...)` to choose among codes that share a
+trigger and status (DAN 3001 vs 1013 at 503). The runtime never asks for those itself, so for its
+own failures an untagged entry wins over them."""
+
+SITUATION_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+"""The form of a situation (the vocabulary schema's pattern for `situation`)."""
 
 # A 400 is a 400: an API that names one code for bad input uses it for all three kinds.
 _RELATED: Mapping[str, tuple[str, ...]] = {
@@ -64,8 +75,13 @@ class ErrorUse:
     def __post_init__(self) -> None:
         if isinstance(self.status, bool) or not 400 <= int(self.status) <= 599:
             raise ValueError(f"error use {self.code!r}: status {self.status!r} is not 4xx/5xx")
-        if self.situation is not None and self.situation not in SITUATIONS:
-            raise ValueError(f"error use {self.code!r}: unknown situation {self.situation!r}")
+        if self.situation is not None and not (
+            isinstance(self.situation, str) and SITUATION_WORD.fullmatch(self.situation)
+        ):
+            raise ValueError(
+                f"error use {self.code!r}: situation {self.situation!r} is not a lower-case "
+                "kebab-case word"
+            )
 
     def concerns(self, parameter: str) -> bool:
         """Whether the entry lists `parameter` (header names compare case-insensitively)."""

@@ -1,9 +1,12 @@
 """Media types: choosing the response representation (406), checking the request's (415), and
-serialising a success body in the declared media type."""
+serialising a success body in the declared media type, with the response headers a handler sets
+through `Reply`."""
 
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from fastapi.encoders import jsonable_encoder
 from starlette.requests import Request
@@ -16,11 +19,53 @@ __all__ = [
     "ContentTypeGuard",
     "Encoder",
     "Negotiator",
+    "Reply",
     "choose_media_type",
+    "empty_response",
     "is_json_media_type",
     "media_type_of",
     "serialize",
 ]
+
+logger = logging.getLogger("kontrakt.runtime.server")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reply(Generic[T]):
+    """A handler's result with the response headers the document declares for it.
+
+    A handler of an operation whose success response declares headers may return
+    `Reply(body, headers={"Location": url})` instead of the bare body (Sdir v1's 201, DAN's
+    accreditation). The generated route serialises `body` as it would the bare result and adds
+    `headers`. A header the document marks `required` that a reply lacks is a server bug: the
+    runtime logs it (the header names, never values) at error level and still answers, because the
+    handler has already done its work (a create is stored) and a 500 would invite a retry.
+    """
+
+    body: T
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _unwrap(
+    content: Any, headers: Mapping[str, str] | None, required: Sequence[str], status_code: int
+) -> tuple[Any, dict[str, str] | None]:
+    merged = dict(headers or {})
+    if isinstance(content, Reply):
+        merged.update({str(name): str(value) for name, value in content.headers.items()})
+        content = content.body
+    if required:
+        present = {name.casefold() for name in merged}
+        missing = [name for name in required if name.casefold() not in present]
+        if missing:
+            logger.error(
+                "the handler's %d answer lacks the required response header(s) %s "
+                "(return kontrakt.runtime.server.Reply(body, headers={...}))",
+                status_code,
+                ", ".join(missing),
+            )
+    return content, merged or None
 
 
 def media_type_of(value: str) -> str:
@@ -165,13 +210,17 @@ def serialize(
     headers: Mapping[str, str] | None = None,
     encoders: Mapping[str, Encoder] | None = None,
     exclude_none: bool = True,
+    required_headers: Sequence[str] = (),
 ) -> Response:
     """A success response in `media_type`.
 
     JSON types are encoded from pydantic models (by alias) or plain data; other types need an
     encoder for that media type (DSOP's JWE encryption for `application/jose`) unless the content
-    already is `bytes` or `str`.
+    already is `bytes` or `str`. A `Reply` is unwrapped: its body is encoded and its headers are
+    added; `required_headers` (the document's `required: true` response headers) missing from
+    the result are logged (see `Reply`).
     """
+    content, headers = _unwrap(content, headers, required_headers, status_code)
     encoder = (encoders or {}).get(media_type_of(media_type))
     if encoder is not None:
         body = encoder(content)
@@ -185,3 +234,15 @@ def serialize(
     else:
         raise TypeError(f"no encoder for {media_type} and the content is not bytes or str")
     return Response(body, status_code=status_code, media_type=media_type, headers=headers)
+
+
+def empty_response(
+    result: Any = None,
+    *,
+    status_code: int = 204,
+    headers: Mapping[str, str] | None = None,
+    required_headers: Sequence[str] = (),
+) -> Response:
+    """A success response without a body, with the headers of a `Reply` the handler returned."""
+    _, merged = _unwrap(result, headers, required_headers, status_code)
+    return Response(status_code=status_code, headers=merged)

@@ -113,3 +113,20 @@ def test_malformed_documents_are_findings_not_tracebacks(tmp_path: Path, paths: 
     target.write_text(f"openapi: 3.1.0\ninfo: {{title: x, version: '1'}}\npaths: {paths}\n")
     found = lint_paths([target], authored=False)
     assert any(d.check == "openapi" for d in found)
+
+
+def test_unbound_role_variable_is_a_warning_unless_acknowledged(tmp_path: Path) -> None:
+    text = (FIXTURES / "broken" / "unbound-role.yaml").read_text(encoding="utf-8")
+    [found] = lint_paths([FIXTURES / "broken" / "unbound-role.yaml"])
+    assert (found.check, found.level.value) == ("roles", "warning")
+    assert "{ownerId}" in found.message and "unbound-ok" in found.message
+    acknowledged = tmp_path / "acknowledged.yaml"
+    acknowledged.write_text(
+        text.replace(
+            '        source: {doc: T, section: "4"}',
+            '        unbound-ok: true\n        source: {doc: T, section: "4"}',
+        ),
+        encoding="utf-8",
+    )
+    assert lint_paths([acknowledged]) == []
+    assert CliRunner().invoke(app, ["lint", str(acknowledged)]).exit_code == 0

@@ -256,7 +256,7 @@ def test_data_errors() -> None:
     with pytest.raises(TypeError, match="sequence"):
         ErrorTable({"invalid-body": [(400, "X", "body")]})
     with pytest.raises(ValueError, match="situation"):
-        ErrorUse(400, "X", (), "sometimes")
+        ErrorUse(400, "X", (), "Some times")  # a word of the document: kebab-case
 
 
 def test_mapping_entries_and_union() -> None:

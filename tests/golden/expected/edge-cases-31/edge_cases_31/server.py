@@ -155,7 +155,9 @@ class HentKontoOekonomiHandler(Protocol):
         sesjon: str | None,
         filter: str | None,
         auth: rt.AuthContext,
-    ) -> list[HentKontoOekonomiResponse200Item]: ...
+    ) -> (
+        list[HentKontoOekonomiResponse200Item] | rt.Reply[list[HentKontoOekonomiResponse200Item]]
+    ): ...
 
 
 class PostDyrHandler(Protocol):
@@ -257,7 +259,7 @@ def create_router(
     async def hent_konto_oekonomi(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(hent_konto_oekonomi_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(hent_konto_oekonomi_media)],
-        konto_id: Annotated[str, fastapi.Path(alias="kontoId")],
+        konto_id: Annotated[str, fastapi.Path(alias="kontoId", pattern="^[0-9]{11}$")],
         x_request_id: Annotated[uuid.UUID, fastapi.Header(alias="X-Request-ID")],
         class_: Annotated[str | None, fastapi.Query(alias="class")] = None,
         from_date: Annotated[datetime.date | None, fastapi.Query(alias="from-date")] = None,
@@ -277,7 +279,13 @@ def create_router(
             filter=filter,
             auth=kontrakt_auth,
         )
-        return rt.serialize(result, kontrakt_media, status_code=200, encoders=encoders)
+        return rt.serialize(
+            result,
+            kontrakt_media,
+            status_code=200,
+            encoders=encoders,
+            required_headers=("X-Rate-Limit",),
+        )
 
     post_dyr_auth = rt.Authenticator(schemes, SECURITY["postDyr"], roles=ROLES.get("postDyr"))
     post_dyr_media = rt.Negotiator(*_offered("postDyr", environment))
@@ -312,7 +320,7 @@ def create_router(
     async def get_file(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(get_file_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(get_file_media)],
-        id: Annotated[int, fastapi.Path(alias="id")],
+        id: Annotated[int, fastapi.Path(alias="id", ge=1)],
     ) -> fastapi.Response:
         result = await handlers.get_file(
             id=id,

@@ -216,7 +216,7 @@ def create_router(
     async def list_orders(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(list_orders_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(list_orders_media)],
-        page_size: Annotated[int | None, fastapi.Query(alias="pageSize")] = None,
+        page_size: Annotated[int | None, fastapi.Query(alias="pageSize", ge=1, le=100)] = None,
     ) -> fastapi.Response:
         result = await handlers.list_orders(
             page_size=page_size,
@@ -233,7 +233,11 @@ def create_router(
         operation_id="createOrders",
         status_code=201,
         response_class=fastapi.Response,
-        dependencies=[fastapi.Depends(rt.ContentTypeGuard(*("application/json",)))],
+        dependencies=[
+            fastapi.Depends(rt.ContentTypeGuard(*("application/json",))),
+            # x-kontrakt-batch max-items: a longer batch is refused before the body is validated.
+            fastapi.Depends(rt.BatchLimit(50, status=400)),
+        ],
     )
     async def create_orders(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(create_orders_auth)],

@@ -137,7 +137,7 @@ def create_router(
     async def list_kunder(
         kontrakt_media: Annotated[str, fastapi.Depends(list_kunder_media)],
         type: Annotated[KundeType | None, fastapi.Query(alias="type")] = None,
-        limit: Annotated[int | None, fastapi.Query(alias="limit")] = None,
+        limit: Annotated[int | None, fastapi.Query(alias="limit", gt=0)] = None,
     ) -> fastapi.Response:
         result = await handlers.list_kunder(
             type=type,
