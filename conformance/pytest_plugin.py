@@ -129,16 +129,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from conformance.runner import RunResult
 
     profile, manifest = state["profile"], state["manifest"]
-    result = RunResult(
-        profile=profile.id,
-        spec_path=str(profile.spec.path or ""),
-        spec_sha256=profile.spec.sha256,
-        base_url=manifest.base_url,
-        environment=manifest.environment,
+    result = RunResult.begin(
+        profile,
+        manifest,
         seed=state["seed"],
         started_at=dt.datetime.now(dt.UTC),
         results=list(state["results"]),
-        not_automated=list(profile.not_automated),
         complete=len(state["results"]) == len(profile.rules),
     )
     result.finished_at = result.started_at

@@ -81,6 +81,11 @@ class RuleResult:
     waiver: Waiver | None = None
     exploration: dict[str, Any] | None = None  # tier 3: seed, budget, finding, sequence
 
+    @classmethod
+    def of(cls, rule: RuleFunction, verdict: Verdict, message: str = "") -> RuleResult:
+        """`rule`'s verdict, naming its function and capability."""
+        return cls(rule.info, verdict, message, function=rule.name, capability=rule.capability)
+
     @property
     def id(self) -> str:
         return self.info.id
@@ -117,6 +122,29 @@ class RunResult:
     requests_sent: int = 0
     rule_filter: list[str] = field(default_factory=list)
     explore: ExploreSettings | None = None
+
+    @classmethod
+    def begin(
+        cls,
+        profile: Profile,
+        manifest: Manifest,
+        *,
+        seed: int,
+        started_at: dt.datetime,
+        **more: Any,
+    ) -> RunResult:
+        """A run of `profile` against the manifest's provider, with no verdicts yet."""
+        return cls(
+            profile=profile.id,
+            spec_path=str(profile.spec.path or ""),
+            spec_sha256=profile.spec.sha256,
+            base_url=manifest.base_url,
+            environment=manifest.environment,
+            seed=seed,
+            started_at=started_at,
+            not_automated=list(profile.not_automated),
+            **more,
+        )
 
     def counts(self) -> dict[str, int]:
         counter = Counter(r.verdict for r in self.results)
@@ -166,7 +194,7 @@ def _waiver_for(
 
 def _run_one(rule: RuleFunction, ctx: RuleContext, redactor: Redactor) -> RuleResult:
     info = rule.info
-    result = RuleResult(info, "pass", function=rule.name, capability=rule.capability)
+    result = RuleResult.of(rule, "pass")
     try:
         rule.func(ctx)
     except Failure as exc:
@@ -270,17 +298,7 @@ def run_profile(
     console = console or Console(stderr=True)
     today = today or dt.date.today()
     started = dt.datetime.now(dt.UTC)
-    result = RunResult(
-        profile=profile.id,
-        spec_path=str(profile.spec.path or ""),
-        spec_sha256=profile.spec.sha256,
-        base_url=manifest.base_url,
-        environment=manifest.environment,
-        seed=seed,
-        started_at=started,
-        not_automated=list(profile.not_automated),
-        explore=explore,
-    )
+    result = RunResult.begin(profile, manifest, seed=seed, started_at=started, explore=explore)
     explore_rules = profile.rule_set.explore_rules if explore is not None else {}
     redactor = Redactor(manifest.secrets(), headers=manifest.credential_headers())
     credentials = Credentials(manifest, redactor, transport=token_transport or transport)
@@ -322,20 +340,12 @@ def run_profile(
                 clock = time.monotonic()
                 before = probe.sent
                 if stopped is not None:
-                    outcome = RuleResult(
-                        rule.info,
-                        "error",
-                        f"not run: {stopped}",
-                        function=rule.name,
-                        capability=rule.capability,
-                    )
+                    outcome = RuleResult.of(rule, "error", f"not run: {stopped}")
                 elif rule.capability and not ctx.has_capability(rule.capability):
-                    outcome = RuleResult(
-                        rule.info,
+                    outcome = RuleResult.of(
+                        rule,
                         "not-applicable",
                         f"capability {rule.capability!r} is not among the manifest's capabilities",
-                        function=rule.name,
-                        capability=rule.capability,
                     )
                 else:
                     try:
@@ -344,13 +354,7 @@ def run_profile(
                             _explore(outcome, explore_rules[rule.id], ctx, redactor, explore)
                     except BudgetExhausted as exc:
                         stopped = exc.message
-                        outcome = RuleResult(
-                            rule.info,
-                            "error",
-                            exc.message,
-                            function=rule.name,
-                            capability=rule.capability,
-                        )
+                        outcome = RuleResult.of(rule, "error", exc.message)
                     except KeyboardInterrupt:
                         result.complete = False
                         result.stop_reason = f"interrupted (Ctrl-C) during {rule.id}"
@@ -409,21 +413,15 @@ def run_profile(
 def error_result(profile: Profile, manifest: Manifest, message: str, *, seed: int = 0) -> RunResult:
     """A run that could not start: every rule an `error` with `message`, for the report."""
     now = dt.datetime.now(dt.UTC)
-    result = RunResult(
-        profile=profile.id,
-        spec_path=str(profile.spec.path or ""),
-        spec_sha256=profile.spec.sha256,
-        base_url=manifest.base_url,
-        environment=manifest.environment,
+    result = RunResult.begin(
+        profile,
+        manifest,
         seed=seed,
         started_at=now,
         finished_at=now,
-        not_automated=list(profile.not_automated),
         complete=False,
         stop_reason=message,
     )
     for rule in profile.rules:
-        result.results.append(
-            RuleResult(rule.info, "error", message, function=rule.name, capability=rule.capability)
-        )
+        result.results.append(RuleResult.of(rule, "error", message))
     return result

@@ -62,7 +62,7 @@ from conformance.probe import ProbeResponse
 from conformance.registry import Failure, NotApplicable, RuleContext, RuleError, RuleSet
 from conformance.spec import Spec, SpecError
 
-__all__ = ["Api", "Shape", "check", "register"]
+__all__ = ["Api", "Shape", "check", "profile", "register"]
 
 CODES, BATCH, GET = (
     "listCompetenceCodes",
@@ -418,6 +418,16 @@ def register(rules: RuleSet) -> list[str]:
             rules.rule(rule_id)(_bound(func))
             done.append(rule_id)
     return done
+
+
+def profile(document: str) -> tuple[RuleSet, tuple[str, ...]]:
+    """The rule set of one version's profile (the shared checks its catalogue has, and tier 3's
+    exploratory run under SDIR-ERROR-CODES), with the ids automated."""
+    rules = RuleSet(document)
+    automated = tuple(register(rules))
+    # Tier 3: the exploratory stateful run (certify --explore).
+    rules.explore_rule("SDIR-ERROR-CODES")
+    return rules, automated
 
 
 # === authentication =============================================================================

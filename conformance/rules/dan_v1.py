@@ -1849,6 +1849,17 @@ def _spec_document(ctx: RuleContext) -> Document:
     return Document(str(ctx.spec.path or "spec"), ctx.spec.data, KIND_OPENAPI)
 
 
+def _sides(ctx: RuleContext) -> list[Document]:
+    """What the live metadata is compared with: the spec, and the metadata_snapshot if given."""
+    snapshot = _snapshot(ctx)
+    return [_spec_document(ctx)] + ([snapshot] if snapshot else [])
+
+
+def _note_spec_only(ctx: RuleContext, sides: list[Document]) -> None:
+    if len(sides) == 1:
+        ctx.note("no metadata_snapshot: compared with the spec only")
+
+
 @rule("DAN-VERSION-CODES-ONLY-ADDED")
 def codes_only_added(ctx: RuleContext) -> None:
     live = _live(ctx)
@@ -1858,29 +1869,24 @@ def codes_only_added(ctx: RuleContext) -> None:
         raise ctx.fail(
             f"/statuscodes lacks the spec's status codes {missing}", live.responses["statuscodes"]
         )
-    snapshot = _snapshot(ctx)
-    sides = [_spec_document(ctx)] + ([snapshot] if snapshot else [])
+    sides = _sides(ctx)
     for evidence in ("errorcodes", "statuscodes"):
         _judge(ctx, live, {"DAN-CODES-FROZEN", "DAN-CODES-WORDING"}, evidence=evidence, sides=sides)
-    if snapshot is None:
-        ctx.note("no metadata_snapshot: compared with the spec only")
+    _note_spec_only(ctx, sides)
 
 
 @rule("DAN-VERSION-DATASET-FIELDS-IMMUTABLE")
 def dataset_fields_immutable(ctx: RuleContext) -> None:
     live = _live(ctx)
-    snapshot = _snapshot(ctx)
-    sides = [_spec_document(ctx)] + ([snapshot] if snapshot else [])
+    sides = _sides(ctx)
     _judge(ctx, live, {"DAN-DATASET-FIELDS-FROZEN"}, evidence="evidencecodes", sides=sides)
-    if snapshot is None:
-        ctx.note("no metadata_snapshot: compared with the spec only")
+    _note_spec_only(ctx, sides)
 
 
 @rule("DAN-VERSION-DATASET-RETIREMENT")
 def dataset_retirement(ctx: RuleContext) -> None:
     live = _live(ctx)
-    snapshot = _snapshot(ctx)
-    sides = [_spec_document(ctx)] + ([snapshot] if snapshot else [])
+    sides = _sides(ctx)
     retirement = {"DAN-DATASET-REMOVED", "DAN-DATASET-RETIRED-EARLY"}
     _judge(ctx, live, retirement, evidence="evidencecodes", sides=sides)
     for entry in live.documents["evidencecodes"]:

@@ -344,6 +344,13 @@ def _upload(ctx: RuleContext, url: str, content: bytes) -> ProbeResponse:
     )
 
 
+def _delete(ctx: RuleContext, contract: str, submission_id: str) -> ProbeResponse:
+    """DELETE the submission (most often a rule's clean-up)."""
+    return ctx.probe.request(
+        "DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id)
+    )
+
+
 def _get(ctx: RuleContext, submission_id: str, *, auth: bool | str = True) -> ProbeResponse:
     return ctx.probe.request(
         "GET", _path(ctx, GET, contractId=_contract(ctx), submissionId=submission_id), auth=auth
@@ -885,7 +892,7 @@ def read_only_client(ctx: RuleContext) -> None:
     judge.status(again, 201, what="the same objectId with a write token after the refusal")
     created = _mapping(again).get("submissionId")
     if isinstance(created, str):
-        ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=created))
+        _delete(ctx, contract, created)
     judge.done()
 
 
@@ -1115,9 +1122,7 @@ def metadata_tolerant(ctx: RuleContext) -> None:
         judge.status(answer, 201, what=what)
         created = _mapping(answer).get("submissionId")
         if isinstance(created, str):
-            ctx.probe.request(
-                "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=created)
-            )
+            _delete(ctx, _contract(ctx), created)
 
 
 def _bad_files(ctx: RuleContext, bodies: Mapping[str, Mapping[str, Any]]) -> None:
@@ -1128,9 +1133,7 @@ def _bad_files(ctx: RuleContext, bodies: Mapping[str, Mapping[str, Any]]) -> Non
     codes = _codes(ctx, trigger="invalid-body", operation=REGISTER)
     for what, body in bodies.items():
         judge.refused(ctx.probe.request("POST", path, json_body=body), 400, codes, what=what)
-    ctx.probe.request(
-        "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=submission_id)
-    )
+    _delete(ctx, _contract(ctx), submission_id)
     judge.done()
 
 
@@ -1224,9 +1227,7 @@ def create_201(ctx: RuleContext) -> None:
     ctx.expect_valid(answer, CREATE)
     created = _mapping(answer).get("submissionId")
     if isinstance(created, str):
-        ctx.probe.request(
-            "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=created)
-        )
+        _delete(ctx, _contract(ctx), created)
 
 
 @rule("DPS-STATUS-LIST-200")
@@ -1249,9 +1250,7 @@ def get_200(ctx: RuleContext) -> None:
 def delete_204(ctx: RuleContext) -> None:
     _writable(ctx)
     _, submission_id = _created(ctx, "delete")
-    answer = ctx.probe.request(
-        "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=submission_id)
-    )
+    answer = _delete(ctx, _contract(ctx), submission_id)
     Judge(ctx).status(answer, 204)
     if answer.content:
         raise ctx.fail("the 204 has a body", answer)
@@ -1333,7 +1332,7 @@ def event_201(ctx: RuleContext) -> None:
     answer = ctx.probe.request("POST", path, json_body=_event_body(ctx))
     Judge(ctx).status(answer, 201)
     ctx.expect_valid(answer, EVENT)
-    ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id))
+    _delete(ctx, contract, submission_id)
 
 
 @rule("DPS-STATUS-DISSEMINATION-CREATE-201")
@@ -1378,9 +1377,7 @@ def initial_state(ctx: RuleContext) -> None:
             problems.append("files")
         if problems:
             raise ctx.fail("a new submission has " + ", ".join(problems), answer)
-    ctx.probe.request(
-        "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=submission_id)
-    )
+    _delete(ctx, _contract(ctx), submission_id)
 
 
 @rule("DPS-CONFLICT-OBJECTID-409")
@@ -1399,9 +1396,7 @@ def duplicate_object_id(ctx: RuleContext) -> None:
         same = [i for i in content if isinstance(i, Mapping) and i.get("objectId") == object_id]
         if len(same) > 1:
             raise ctx.fail("the refused duplicate was created anyway", listed)
-    ctx.probe.request(
-        "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=submission_id)
-    )
+    _delete(ctx, _contract(ctx), submission_id)
     judge.done()
 
 
@@ -1431,7 +1426,7 @@ def file_echo(ctx: RuleContext) -> None:
     for key in ("fileId", "filePath", "checksum", "isPackaged"):
         if _mapping(read).get(key) != body.get(key):
             raise ctx.fail(f"getFile shows another {key}", answer, read)
-    ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id))
+    _delete(ctx, contract, submission_id)
 
 
 @rule("DPS-CONFLICT-FILEPATH-409")
@@ -1442,7 +1437,7 @@ def duplicate_file_path(ctx: RuleContext) -> None:
     judge.status(_register(ctx, submission_id, "dup/METS.xml", b"one"), 201, what="first")
     again = _register(ctx, submission_id, "dup/METS.xml", b"two")
     judge.refused(again, 409, ctx.rule.codes, what="the same filePath again")
-    ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id))
+    _delete(ctx, contract, submission_id)
     judge.done()
 
 
@@ -1506,9 +1501,7 @@ def unknown_file_404(ctx: RuleContext) -> None:
         what="deleteFile of another submission's file",
     )
     for submission_id in (owner, stranger):
-        ctx.probe.request(
-            "DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id)
-        )
+        _delete(ctx, contract, submission_id)
     judge.done()
 
 
@@ -1525,9 +1518,7 @@ def deleted_submission_gone(ctx: RuleContext) -> None:
     judge.status(again, 201, what="the objectId again")
     new_id = _mapping(again).get("submissionId")
     if isinstance(new_id, str):
-        ctx.probe.request(
-            "DELETE", _path(ctx, DELETE, contractId=_contract(ctx), submissionId=new_id)
-        )
+        _delete(ctx, _contract(ctx), new_id)
 
 
 def _delete_and_register_again(
@@ -1662,18 +1653,23 @@ def object_key_layout(ctx: RuleContext) -> None:
 # --- finalize -----------------------------------------------------------------------------------------
 
 
-@rule("DPS-FINALIZE-NO-FILES-400")
-def finalize_no_files(ctx: RuleContext) -> None:
-    _writable(ctx)
-    judge = Judge(ctx)
-    contract, submission_id = _scratch(ctx, "no-files")
+def _finalize_refused(ctx: RuleContext, judge: Judge, contract: str, submission_id: str) -> None:
+    """Finalize is refused with 400, the submission stays in its first state; then deleted."""
     judge.refused(_finalize(ctx, submission_id), 400, ctx.rule.codes, what="finalize")
     initial = Lifecycle.of(ctx, "submission").states[0]
     after = _get(ctx, submission_id)
     if _status_of(after) != initial:
         raise ctx.fail(f"the submission is {_status_of(after)} after the refusal", after)
-    ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id))
+    _delete(ctx, contract, submission_id)
     judge.done()
+
+
+@rule("DPS-FINALIZE-NO-FILES-400")
+def finalize_no_files(ctx: RuleContext) -> None:
+    _writable(ctx)
+    judge = Judge(ctx)
+    contract, submission_id = _scratch(ctx, "no-files")
+    _finalize_refused(ctx, judge, contract, submission_id)
 
 
 @rule("DPS-FINALIZE-MISSING-UPLOAD-400")
@@ -1682,13 +1678,7 @@ def finalize_missing_upload(ctx: RuleContext) -> None:
     judge = Judge(ctx)
     contract, submission_id = _scratch(ctx, "missing-upload")
     judge.status(_register(ctx, submission_id, "never/METS.xml", b"never"), 201, what="register")
-    judge.refused(_finalize(ctx, submission_id), 400, ctx.rule.codes, what="finalize")
-    initial = Lifecycle.of(ctx, "submission").states[0]
-    after = _get(ctx, submission_id)
-    if _status_of(after) != initial:
-        raise ctx.fail(f"the submission is {_status_of(after)} after the refusal", after)
-    ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id))
-    judge.done()
+    _finalize_refused(ctx, judge, contract, submission_id)
 
 
 @rule("DPS-FINALIZE-SUMSIZE")
@@ -2034,7 +2024,7 @@ def _bad_events(ctx: RuleContext, changes: Mapping[str, Callable[[dict[str, Any]
         body = _event_body(ctx)
         change(body)
         judge.refused(ctx.probe.request("POST", path, json_body=body), 400, codes, what=what)
-    ctx.probe.request("DELETE", _path(ctx, DELETE, contractId=contract, submissionId=submission_id))
+    _delete(ctx, contract, submission_id)
     judge.done()
 
 

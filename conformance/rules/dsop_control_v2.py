@@ -157,6 +157,11 @@ def _services(spec: Spec) -> dict[str, Service]:
     return found
 
 
+def _owner_default(service: Service) -> str:
+    """The OnlyPrimaryOwner value a valid request of the service sends."""
+    return "false" if False in service.only_primary_owner else "true"
+
+
 def _service(ctx: RuleContext) -> Service:
     name = ctx.fixture("service")
     services = _services(ctx.spec)
@@ -271,7 +276,7 @@ def _params(
         elif name == "toDate":
             found[name] = end.isoformat()
         elif schema.get("type") == "boolean":
-            found[name] = "false" if False in service.only_primary_owner else "true"
+            found[name] = _owner_default(service)
         elif parameter.get("required"):
             raise RuleError(f"{operation}: no value known for the required parameter {name}")
     found.update(overrides or {})
@@ -546,6 +551,21 @@ def _walk_pages(
         schema = ctx.spec.response_schema(page.operation)
         for path, raw, node, value, name in _nodes(ctx.spec, schema, page.body):
             yield page, path, raw, node, value, name
+
+
+def _corpus_nodes(
+    ctx: RuleContext,
+) -> Iterator[tuple[Page, str, Mapping[str, Any], Mapping[str, Any], Any, str | None]]:
+    """`_walk_pages` over every page of the corpus."""
+    return _walk_pages(ctx, list(_corpus(ctx).pages()))
+
+
+def _corpus_links(ctx: RuleContext) -> Iterator[tuple[Walk, Page, Mapping[str, Any]]]:
+    """Every link of every page of the corpus's lists, with its walk and page."""
+    for walk in _corpus(ctx).walks():
+        for page in walk.pages:
+            for link in _links(page.body):
+                yield walk, page, link
 
 
 def _judge(ctx: RuleContext, problems: list[tuple[str, ProbeResponse]], checked: int) -> None:
@@ -1186,7 +1206,7 @@ def guarantor_empty(ctx: RuleContext) -> None:
     answer, body = _accounts_of(
         ctx,
         party,
-        OnlyPrimaryOwner="false" if False in _service(ctx).only_primary_owner else "true",
+        OnlyPrimaryOwner=_owner_default(_service(ctx)),
     )
     if _list_of(body, ACCOUNTS):
         raise ctx.fail("a party who is only a guarantor got accounts", answer)
@@ -1199,7 +1219,7 @@ def co_borrower_no_loans(ctx: RuleContext) -> None:
     answer, body = _accounts_of(
         ctx,
         party,
-        OnlyPrimaryOwner="false" if False in _service(ctx).only_primary_owner else "true",
+        OnlyPrimaryOwner=_owner_default(_service(ctx)),
     )
     for item in _list_of(body, ACCOUNTS):
         owner = (item.get("primaryOwner") or {}).get("identifier", {}).get("value")
@@ -1353,7 +1373,7 @@ def page_not_by_status(ctx: RuleContext) -> None:
 def enums(ctx: RuleContext) -> None:
     problems: list[tuple[str, ProbeResponse]] = []
     checked = 0
-    for page, path, _, node, value, _ in _walk_pages(ctx, list(_corpus(ctx).pages())):
+    for page, path, _, node, value, _ in _corpus_nodes(ctx):
         if "enum" in node and not isinstance(value, Mapping | list):
             checked += 1
             if value not in node["enum"]:
@@ -1370,7 +1390,7 @@ def enums(ctx: RuleContext) -> None:
 def patterns(ctx: RuleContext) -> None:
     problems: list[tuple[str, ProbeResponse]] = []
     checked = 0
-    for page, path, _, node, value, _ in _walk_pages(ctx, list(_corpus(ctx).pages())):
+    for page, path, _, node, value, _ in _corpus_nodes(ctx):
         pattern = node.get("pattern")
         if not isinstance(pattern, str) or "A-Z" not in pattern or not isinstance(value, str):
             continue
@@ -1406,7 +1426,7 @@ def _valid_datetime(value: str) -> bool:
 def date_formats(ctx: RuleContext) -> None:
     problems: list[tuple[str, ProbeResponse]] = []
     checked = 0
-    for page, path, _, node, value, name in _walk_pages(ctx, list(_corpus(ctx).pages())):
+    for page, path, _, node, value, name in _corpus_nodes(ctx):
         if not isinstance(value, str):
             continue
         kind = node.get("format")
@@ -1438,7 +1458,7 @@ def date_formats(ctx: RuleContext) -> None:
 def amount_sign(ctx: RuleContext) -> None:
     problems: list[tuple[str, ProbeResponse]] = []
     checked = 0
-    for page, path, _, node, value, _ in _walk_pages(ctx, list(_corpus(ctx).pages())):
+    for page, path, _, node, value, _ in _corpus_nodes(ctx):
         if "minimum" in node and isinstance(value, int | float) and not isinstance(value, bool):
             checked += 1
             if value < node["minimum"]:
@@ -1464,7 +1484,7 @@ def amount_sign(ctx: RuleContext) -> None:
 def card_masked(ctx: RuleContext) -> None:
     problems: list[tuple[str, ProbeResponse]] = []
     checked = 0
-    for page, path, _, _, value, _ in _walk_pages(ctx, list(_corpus(ctx).pages())):
+    for page, path, _, _, value, _ in _corpus_nodes(ctx):
         if path.endswith("/cardIdentifier") and isinstance(value, str):
             checked += 1
             if not MASKED_CARD.match(value):
@@ -1546,7 +1566,7 @@ def end_after_start(ctx: RuleContext) -> None:
 def account_reference_opaque(ctx: RuleContext) -> None:
     problems: list[tuple[str, ProbeResponse]] = []
     checked = 0
-    for page, path, raw, _, value, _ in _walk_pages(ctx, list(_corpus(ctx).pages())):
+    for page, path, raw, _, value, _ in _corpus_nodes(ctx):
         other = raw.get("x-kontrakt-distinct-from")
         if not isinstance(other, str) or not isinstance(value, str):
             continue
@@ -1828,17 +1848,15 @@ def page_size(ctx: RuleContext) -> None:
 @rule("DSOP-PAGE-LINKS-RELATIVE")
 def page_links_relative(ctx: RuleContext) -> None:
     checked = 0
-    for walk in _corpus(ctx).walks():
-        for page in walk.pages:
-            for link in _links(page.body):
-                checked += 1
-                href = str(link.get("href", ""))
-                parts = urlsplit(href)
-                if parts.scheme or parts.netloc or not href:
-                    raise ctx.fail(
-                        f"{walk.operation}: the {link.get('rel')} link {href!r} is not relative",
-                        page.response,
-                    )
+    for walk, page, link in _corpus_links(ctx):
+        checked += 1
+        href = str(link.get("href", ""))
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not href:
+            raise ctx.fail(
+                f"{walk.operation}: the {link.get('rel')} link {href!r} is not relative",
+                page.response,
+            )
     if checked == 0:
         raise NotApplicable("no links in any list")
 
@@ -1846,15 +1864,13 @@ def page_links_relative(ctx: RuleContext) -> None:
 @rule("DSOP-PAGE-RELS")
 def page_rels(ctx: RuleContext) -> None:
     checked = 0
-    for walk in _corpus(ctx).walks():
-        for page in walk.pages:
-            for link in _links(page.body):
-                checked += 1
-                if link.get("rel") not in PAGE_RELS:
-                    raise ctx.fail(
-                        f"{walk.operation}: link rel {link.get('rel')!r} is not one of {', '.join(PAGE_RELS)}",
-                        page.response,
-                    )
+    for walk, page, link in _corpus_links(ctx):
+        checked += 1
+        if link.get("rel") not in PAGE_RELS:
+            raise ctx.fail(
+                f"{walk.operation}: link rel {link.get('rel')!r} is not one of {', '.join(PAGE_RELS)}",
+                page.response,
+            )
     if checked == 0:
         raise NotApplicable("no links in any list")
 

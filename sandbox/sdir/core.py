@@ -34,6 +34,7 @@ from sandbox.store import Database, Transaction
 __all__ = [
     "FIXTURE",
     "OSLO",
+    "WRITE_CODES",
     "ErrorCodes",
     "Fields",
     "Fixture",
@@ -44,6 +45,7 @@ __all__ = [
     "is_imo_number",
     "open_database",
     "parse_created",
+    "write_uses",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -219,6 +221,21 @@ class ErrorCodes:
             self.status(operation, trigger, code)
 
 
+# The (trigger, code) pairs `Service.check` can raise on every write.
+WRITE_CODES = (
+    ("invalid-body", "VALIDATION_FAILED"),
+    ("business-rule", "UNKNOWN_COMPETENCE_CODE"),
+    ("business-rule", "INVALID_PERIOD"),
+    ("business-rule", "NOT_SHIP_OWNER"),
+    ("forbidden", "ORGANIZATION_MISMATCH"),
+)
+
+
+def write_uses(operations: Iterable[str]) -> list[tuple[str, str, str]]:
+    """Every (operation, trigger, code) of `WRITE_CODES` for each of the write operations."""
+    return [(op, trigger, code) for op in operations for trigger, code in WRITE_CODES]
+
+
 @dataclass
 class Found:
     """The failures of one check level, in item order."""
@@ -238,6 +255,10 @@ class Found:
     ) -> None:
         status = self.codes.status(self.operation, trigger, code)
         self.items.append((status, rt.ErrorItem(code, message, field=field, index=index)))
+
+    def invalid_body(self, message: str, *, field: str, index: int | None) -> None:
+        """An `invalid-body` VALIDATION_FAILED failure."""
+        self.add("invalid-body", "VALIDATION_FAILED", message, field=field, index=index)
 
     def raise_any(self, summary: str) -> None:
         if not self.items:
@@ -310,17 +331,13 @@ class Service:
         for i, item in enumerate(items):
             at = i if batch else None
             if creating and item.uid is not None:
-                invalid.add(
-                    "invalid-body",
-                    "VALIDATION_FAILED",
+                invalid.invalid_body(
                     "uid is assigned by the service; a new report must not carry one.",
                     field=f.uid,
                     index=at,
                 )
             if not is_national_id(item.personal_identity_number):
-                invalid.add(
-                    "invalid-body",
-                    "VALIDATION_FAILED",
+                invalid.invalid_body(
                     "The fødselsnummer/D-number has wrong check digits.",
                     field=f.personal_identity_number,
                     index=at,
@@ -329,28 +346,20 @@ class Service:
                 item.personal_identity_number
             ):
                 # Sandbox policy: no real person's number is ever stored here (synthetic_only).
-                invalid.add(
-                    "invalid-body",
-                    "VALIDATION_FAILED",
+                invalid.invalid_body(
                     "The sandbox accepts only synthetic identity numbers (Tenor form, month + 80).",
                     field=f.personal_identity_number,
                     index=at,
                 )
             if not is_organisation_number(item.organisation):
-                invalid.add(
-                    "invalid-body",
-                    "VALIDATION_FAILED",
+                invalid.invalid_body(
                     "The organisation number has a wrong check digit.",
                     field=f.organisation,
                     index=at,
                 )
             if item.imo is not None and not is_imo_number(item.imo):
-                invalid.add(
-                    "invalid-body",
-                    "VALIDATION_FAILED",
-                    "The IMO number has a wrong check digit.",
-                    field=f.imo,
-                    index=at,
+                invalid.invalid_body(
+                    "The IMO number has a wrong check digit.", field=f.imo, index=at
                 )
             if item.code not in known:
                 invalid.add(

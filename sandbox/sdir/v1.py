@@ -17,7 +17,7 @@ from generated.sdir_additional_competence_v1 import api
 from generated.sdir_additional_competence_v1 import models as m
 from generated.sdir_additional_competence_v1 import server as stub
 from kontrakt.runtime import server as rt
-from sandbox.sdir.core import ErrorCodes, Fields, Found, Report, Service, SpecLimits
+from sandbox.sdir.core import ErrorCodes, Fields, Found, Report, Service, SpecLimits, write_uses
 
 __all__ = ["FIELDS", "SPEC", "Handlers", "record", "report"]
 
@@ -49,16 +49,7 @@ WRITES = (
     "updateAdditionalCompetenceBatch",
 )
 USES = [
-    (op, trigger, code)
-    for op in WRITES
-    for trigger, code in (
-        ("invalid-body", "VALIDATION_FAILED"),
-        ("business-rule", "UNKNOWN_COMPETENCE_CODE"),
-        ("business-rule", "INVALID_PERIOD"),
-        ("business-rule", "NOT_SHIP_OWNER"),
-        ("forbidden", "ORGANIZATION_MISMATCH"),
-    )
-] + [
+    *write_uses(WRITES),
     ("updateAdditionalCompetence", "invalid-combination", "UID_MISMATCH"),
     ("updateAdditionalCompetence", "not-found", "NOT_FOUND"),
     ("updateAdditionalCompetenceBatch", "not-found", "NOT_FOUND"),
@@ -165,9 +156,7 @@ class Handlers:
         for i, item in enumerate(items):
             if item.uid is None:
                 # SDIR-VALIDATION-REQUIRED: a batch-update item names the report it replaces.
-                missing.add(
-                    "invalid-body",
-                    "VALIDATION_FAILED",
+                missing.invalid_body(
                     "A batch-update item needs the uid of the report it replaces.",
                     field=FIELDS.uid,
                     index=i,

@@ -20,7 +20,7 @@ from generated.sdir_additional_competence_v2 import api
 from generated.sdir_additional_competence_v2 import models as m
 from generated.sdir_additional_competence_v2 import server as stub
 from kontrakt.runtime import server as rt
-from sandbox.sdir.core import ErrorCodes, Fields, Report, Service, SpecLimits
+from sandbox.sdir.core import ErrorCodes, Fields, Report, Service, SpecLimits, write_uses
 
 __all__ = ["FIELDS", "SPEC", "Handlers", "record", "report"]
 
@@ -39,17 +39,7 @@ FIELDS = Fields(
 
 LIST = "listAdditionalCompetences"
 WRITES = ("createAdditionalCompetenceBatch", "prevalidateAdditionalCompetenceBatch")
-USES = [
-    (op, trigger, code)
-    for op in WRITES
-    for trigger, code in (
-        ("invalid-body", "VALIDATION_FAILED"),
-        ("business-rule", "UNKNOWN_COMPETENCE_CODE"),
-        ("business-rule", "INVALID_PERIOD"),
-        ("business-rule", "NOT_SHIP_OWNER"),
-        ("forbidden", "ORGANIZATION_MISMATCH"),
-    )
-] + [(LIST, "forbidden", "ORGANIZATION_MISMATCH")]
+USES = [*write_uses(WRITES), (LIST, "forbidden", "ORGANIZATION_MISMATCH")]
 
 
 def report(body: m.AdditionalCompetenceV2) -> Report:

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import jwt
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tests.e2e._variants import buffered, header, send_response, with_header
 
 __all__ = ["SPEC_VARIANTS", "VARIANTS", "Context", "Rewrite", "SpecVariant", "Variant"]
 
 REPO = Path(__file__).resolve().parents[2]
-KEY_HEADER = b"ocp-apim-subscription-key"
+KEY_HEADER = "ocp-apim-subscription-key"
 OWNER = "310000108"  # dan-consumer-test, the manifest's organisation
 
 Headers = list[tuple[bytes, bytes]]
@@ -92,27 +94,13 @@ RequestHook = Callable[[Scope, Context], Scope | Exchange]
 ResponseHook = Callable[[Exchange, Context], None]
 
 
-def request_header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def with_header(scope: Scope, name: bytes, value: str | None) -> Scope:
-    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != name]
-    if value is not None:
-        headers.append((name, value.encode("latin-1")))
-    return {**scope, "headers": headers}
-
-
 def with_query(scope: Scope, edit: Callable[[dict[str, str]], dict[str, str]]) -> Scope:
     query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
     return {**scope, "query_string": urlencode(edit(query)).encode()}
 
 
 def claims(scope: Scope) -> dict[str, Any]:
-    value = request_header(scope, b"authorization") or ""
+    value = header(scope, "authorization") or ""
     try:
         found: dict[str, Any] = jwt.decode(value[7:], options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -153,27 +141,15 @@ class Rewrite:
                 await self._send(edited, send)
                 return
             scope = edited
-        exchange = Exchange(scope)
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                exchange.status = int(message["status"])
-                exchange.headers = list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                exchange.body += message.get("body", b"")
-
-        await self.app(scope, receive, capture)
+        exchange = Exchange(scope, *await buffered(self.app, scope, receive))
         if self.response is not None:
             self.response(exchange, self.context)
         await self._send(exchange, send)
 
     @staticmethod
-    async def _send(exchange: Exchange, send: Callable[[Message], Awaitable[None]]) -> None:
+    async def _send(exchange: Exchange, send: Send) -> None:
         exchange.set_header("content-length", str(len(exchange.body)))
-        await send(
-            {"type": "http.response.start", "status": exchange.status, "headers": exchange.headers}
-        )
-        await send({"type": "http.response.body", "body": exchange.body})
+        await send_response(send, exchange.status, exchange.headers, exchange.body)
 
 
 @dataclass(frozen=True)
@@ -270,14 +246,14 @@ META = r"/v1/public/metadata/"
 
 
 def _inject_key(scope: Scope, context: Context) -> Scope:
-    if request_header(scope, KEY_HEADER) is None:
+    if header(scope, KEY_HEADER) is None:
         return with_header(scope, KEY_HEADER, context.key)
     return scope
 
 
 def _inject_token(scope: Scope, context: Context) -> Scope:
-    if request_header(scope, b"authorization") is None and "/metadata/" not in scope["path"]:
-        return with_header(scope, b"authorization", f"Bearer {context.token()}")
+    if header(scope, "authorization") is None and "/metadata/" not in scope["path"]:
+        return with_header(scope, "authorization", f"Bearer {context.token()}")
     return scope
 
 
@@ -285,7 +261,7 @@ def _owner_token(scope: Scope, context: Context) -> Scope:
     """Every organisation's token becomes the owner's: owner scoping is gone."""
     consumer = claims(scope).get("consumer")
     if isinstance(consumer, dict) and consumer.get("ID") != f"0192:{OWNER}":
-        return with_header(scope, b"authorization", f"Bearer {context.token()}")
+        return with_header(scope, "authorization", f"Bearer {context.token()}")
     return scope
 
 
@@ -296,13 +272,13 @@ def _audience_checked(scope: Scope, context: Context) -> Scope | Exchange:
 
 
 def _unbound_key_refused(scope: Scope, context: Context) -> Scope | Exchange:
-    if request_header(scope, KEY_HEADER) == "sandbox-dan-unbound-key":
+    if header(scope, KEY_HEADER) == "sandbox-dan-unbound-key":
         return answer(403, {"code": 1019, "description": "Authorization failed"})
     return scope
 
 
 def _metadata_needs_token(scope: Scope, context: Context) -> Scope | Exchange:
-    if "/metadata/" in scope["path"] and request_header(scope, b"authorization") is None:
+    if "/metadata/" in scope["path"] and header(scope, "authorization") is None:
         return answer(401, {"code": 1023, "description": "Missing authentication"})
     return scope
 
@@ -414,22 +390,18 @@ def _trailing_newline(exchange: Exchange, context: Context) -> None:
         exchange.body += b"\n"
 
 
-def _consent_granted_status(exchange: Exchange, context: Context) -> None:
-    body = exchange.json()
-    if exchange.status == 200 and isinstance(body, list):
-        for item in body:
-            if item.get("status", {}).get("code") == 2:
-                item["status"] = {"code": 1, "description": "Available"}
-        exchange.set_json(body)
+def _shown_available(code: int) -> ResponseHook:
+    """A 200 list's statuses with `code` read Available (code 1) instead."""
 
+    def hook(exchange: Exchange, context: Context) -> None:
+        body = exchange.json()
+        if exchange.status == 200 and isinstance(body, list):
+            for item in body:
+                if item.get("status", {}).get("code") == code:
+                    item["status"] = {"code": 1, "description": "Available"}
+            exchange.set_json(body)
 
-def _withdrawn_available(exchange: Exchange, context: Context) -> None:
-    body = exchange.json()
-    if exchange.status == 200 and isinstance(body, list):
-        for item in body:
-            if item.get("status", {}).get("code") == 7:
-                item["status"] = {"code": 1, "description": "Available"}
-        exchange.set_json(body)
+    return hook
 
 
 def _aggregate_available(item: dict[str, Any]) -> None:
@@ -499,12 +471,12 @@ def _delete_200(exchange: Exchange, context: Context) -> None:
 
 
 def _missing_token_1024(exchange: Exchange, context: Context) -> None:
-    if request_header(exchange.scope, b"authorization") is None:
+    if header(exchange.scope, "authorization") is None:
         recode(1023, 1024)(exchange, context)
 
 
 def _context_ignored(exchange: Exchange, context: Context) -> None:
-    if request_header(exchange.scope, KEY_HEADER) == "sandbox-dan-drosjeloyve-key":
+    if header(exchange.scope, KEY_HEADER) == "sandbox-dan-drosjeloyve-key":
         recode(1006, 1007)(exchange, context)
 
 
@@ -520,7 +492,7 @@ def _nothing_skipped(item: dict[str, Any]) -> None:
 def _requirements_not_rechecked(scope: Scope, context: Context) -> Scope:
     scopes = str(claims(scope).get("scope", "")).split()
     if re.search(HARVEST + "$", scope["path"]) and "altinn:dataaltinnno/sandbox" not in scopes:
-        return with_header(scope, b"authorization", f"Bearer {context.token()}")
+        return with_header(scope, "authorization", f"Bearer {context.token()}")
     return scope
 
 
@@ -744,13 +716,13 @@ VARIANTS: tuple[Variant, ...] = (
         "withdrawn-available",
         "a withdrawn dataset reports 1 (Available) instead of 7",
         ("DAN-STATUS-LOCAL-CHECKS",),
-        response=on(None, ACCR, _withdrawn_available),
+        response=on(None, ACCR, _shown_available(7)),
     ),
     Variant(
         "consent-not-pending",
         "a consent dataset reports 1 (Available) before the subject answered",
         ("DAN-CONSENT-PENDING-UNTIL-ANSWERED",),
-        response=on(None, ACCR, _consent_granted_status),
+        response=on(None, ACCR, _shown_available(2)),
     ),
     Variant(
         "consent-refusal-400",

@@ -20,6 +20,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tests.e2e._variants import buffered, read_body, send_response
+
 __all__ = ["VARIANTS", "Call", "Outgoing", "Reply", "Rewrite", "Variant"]
 
 FAKE_ID = "F" * 22
@@ -101,12 +103,7 @@ class Rewrite:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        body = await read_body(receive)
         replayed = False
 
         async def replay() -> Message:
@@ -116,26 +113,9 @@ class Rewrite:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, replay, capture)
+        answer = await buffered(self.app, scope, replay)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        call = Call(
-            scope["method"],
-            scope["path"],
-            headers,
-            body,
-            int(start.get("status", 500)),
-            list(start.get("headers", [])),
-            b"".join(chunks),
-        )
+        call = Call(scope["method"], scope["path"], headers, body, *answer)
         reply = self.edit(call, self.memory)
         status, content = call.status, call.response_body
         response_headers = [
@@ -156,8 +136,7 @@ class Rewrite:
             if status == 204:
                 content = b""
         response_headers.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": content})
+        await send_response(send, status, response_headers, content)
 
 
 # --- outgoing webhooks ----------------------------------------------------------------------------

@@ -28,12 +28,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwe
 from joserfc.jwk import KeySet, RSAKey
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance import auth as tokens
 from sandbox.dsop_control import DsopBank, build_app, build_bank
 from sandbox.dsop_control.extradition import ENDPOINT_FLAGS, ExtraditionOrder
 from sandbox.launch import SandboxContext
+from tests.e2e._variants import buffered, header, send_response, with_header
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = REPO / "sandbox" / "fixtures" / "keys"
@@ -55,22 +56,6 @@ class Reply:
     status: int
     body: Any
     content_type: str = "application/json"
-
-
-def header(scope: Scope, name: str) -> str | None:
-    wanted = name.lower().encode("latin-1")
-    for key, value in scope.get("headers", ()):
-        if key.lower() == wanted:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def with_header(scope: Scope, name: str, value: str | None) -> Scope:
-    wanted = name.lower().encode("latin-1")
-    headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() != wanted]
-    if value is not None:
-        headers.append((wanted, value.encode("latin-1")))
-    return {**scope, "headers": headers}
 
 
 def query(scope: Scope) -> list[tuple[str, str]]:
@@ -129,21 +114,10 @@ class Rewrite:
         if self.response is None:
             await self.app(scope, receive, send)
             return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", ())]
+        status, headers, body = await buffered(self.app, scope, receive)
         content_type = next(
             (v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), ""
         )
-        status, body = int(start.get("status", 500)), b"".join(chunks)
         changed_answer = self.response(scope, status, content_type.split(";")[0].strip(), body)
         if changed_answer is not None:
             status, content_type, body = changed_answer
@@ -154,18 +128,11 @@ class Rewrite:
 async def _send(
     send: Send, status: int, content_type: str, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                *headers,
-                (b"content-type", content_type.encode("latin-1")),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
+    length = str(len(body)).encode()
+    kind = content_type.encode("latin-1")
+    await send_response(
+        send, status, [*headers, (b"content-type", kind), (b"content-length", length)], body
     )
-    await send({"type": "http.response.body", "body": body})
 
 
 def json_hook(hook: JsonHook) -> ResponseHook:

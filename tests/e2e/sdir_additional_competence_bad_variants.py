@@ -24,6 +24,7 @@ import sandbox.sdir as sdir_provider
 from kontrakt.runtime import server as rt
 from sandbox.launch import Sandbox
 from sandbox.sdir.core import Report, Service, _oslo_now
+from tests.e2e._variants import buffered, read_body, send_response
 
 PROBLEM = "application/problem+json"
 CLIENT, WRITE = "sdir-supplier-test", "sdir:seafarer.additionalcompetance.write"
@@ -34,8 +35,23 @@ FOREIGN_UIDS = {"0c1d5e2a-6b7f-4d10-9a31-5e8f2b4c7d02", "7a2b9c4d-1e3f-4a5b-8c6d
 # --- the rewriting middleware --------------------------------------------------------------------
 
 
+class _JsonBody:
+    """A body read and written as JSON (None when it is not JSON)."""
+
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def set_json(self, value: Any) -> None:
+        self.body = json.dumps(value).encode()
+
+
 @dataclass
-class Call:
+class Call(_JsonBody):
     """One request as a variant sees it (path below the base path, headers lower-case)."""
 
     method: str
@@ -44,30 +60,12 @@ class Call:
     headers: dict[str, str]
     body: bytes
 
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    def set_json(self, value: Any) -> None:
-        self.body = json.dumps(value).encode()
-
 
 @dataclass
-class Answer:
+class Answer(_JsonBody):
     status: int
     headers: dict[str, str]
     body: bytes
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    def set_json(self, value: Any) -> None:
-        self.body = json.dumps(value).encode()
 
     def codes(self) -> list[Any]:
         body = self.json()
@@ -102,19 +100,13 @@ class Rewrite:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
         base = self.kit.base_path
         call = Call(
             scope["method"],
             scope["path"].removeprefix(base),
             scope.get("query_string", b"").decode(),
             {k.decode().lower(): v.decode() for k, v in scope["headers"]},
-            b"".join(chunks),
+            await read_body(receive),
         )
         early = self.on_request(call, self.kit) if self.on_request else None
         if early is not None:
@@ -136,21 +128,8 @@ class Rewrite:
             sent = True
             return {"type": "http.request", "body": call.body, "more_body": False}
 
-        start: dict[str, Any] = {}
-        body: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-
-        await self.app(child, replay, capture)
-        answer = Answer(
-            int(start["status"]),
-            {k.decode().lower(): v.decode() for k, v in start.get("headers", [])},
-            b"".join(body),
-        )
+        status, raw, body = await buffered(self.app, child, replay)
+        answer = Answer(status, {k.decode().lower(): v.decode() for k, v in raw}, body)
         if self.on_answer is not None:
             self.on_answer(call, answer, self.kit)
         await _send(send, answer)
@@ -159,14 +138,8 @@ class Rewrite:
 async def _send(send: Send, answer: Answer) -> None:
     headers = {k: v for k, v in answer.headers.items() if k != "content-length"}
     headers["content-length"] = str(len(answer.body))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        }
-    )
-    await send({"type": "http.response.body", "body": answer.body})
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    await send_response(send, answer.status, raw, answer.body)
 
 
 class Switch:
