@@ -475,7 +475,15 @@ class DanProvider:
             return value
         data = _jsonable(value)
         # The runtime serialises whatever the handler returns; the query's result has no model.
-        return cast(T, jmes.apply(query, data))
+        return cast(T, self._apply(query, data))
+
+    def _apply(self, query: str, data: Any) -> Any:
+        """`query` on `data`; an expression failing at run time (a function on the wrong type)
+        answers 1027 like one that does not compile."""
+        try:
+            return jmes.apply(query, data)
+        except jmes.QueryError as exc:
+            raise self._problem("InvalidJmesPathExpressionException", str(exc)) from None
 
     def _offering(self, name: str) -> Offering | None:
         folded = name.casefold()
@@ -858,7 +866,7 @@ class DanProvider:
         else:
             raw_value = {v.name: stored[v.name] for v in offering.spec.values if v.name in stored}
         if query is not None:
-            raw_value = jmes.apply(query, raw_value)
+            raw_value = self._apply(query, raw_value)
         return DatasetBody(UnenvelopedEvidence(raw_value))
 
     async def harvest_evidence(

@@ -597,6 +597,10 @@ def test_source_errors_on_harvest(
         pytest.param({"subject": "310001163"}, 3003, id="3003"),
         pytest.param({"subject": "310001171"}, 1013, id="1013"),
         pytest.param({"subject": BYGG, "envelope": "false", "query": "a..b"}, 1027, id="1027"),
+        # Compiles, but abs() of a non-number fails while it is applied: still 1027, never 500.
+        pytest.param(
+            {"subject": BYGG, "envelope": "false", "query": "abs(@)"}, 1027, id="1027-runtime"
+        ),
     ],
 )
 def test_direct_harvest_errors(api: Client, kwargs: dict[str, Any], code: int) -> None:
