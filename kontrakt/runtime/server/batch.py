@@ -8,7 +8,6 @@ import json
 from starlette.requests import Request
 
 from kontrakt.runtime.server._guard import Guard
-from kontrakt.runtime.server.config import ServerConfig, operation_id_of
 from kontrakt.runtime.server.errors import ApiProblem
 
 __all__ = ["BatchLimit"]
@@ -42,10 +41,4 @@ class BatchLimit(Guard[None]):
         if not isinstance(data, list) or len(data) <= self.max_items:
             return None
         message = f"A batch may hold at most {self.max_items} items; this one holds {len(data)}."
-        config = getattr(request.app.state, "kontrakt", None)
-        if not isinstance(config, ServerConfig):
-            raise ApiProblem.from_trigger("payload-too-large", message)
-        status, code = config.resolve(
-            "payload-too-large", operation_id=operation_id_of(request), status=self.status
-        )
-        raise ApiProblem(status, code, message)
+        raise ApiProblem.from_trigger("payload-too-large", message, status=self.status)

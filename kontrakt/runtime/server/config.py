@@ -79,6 +79,7 @@ class ServerConfig:
                 operation_id=operation_id,
                 parameter=problem.parameter,
                 situation=problem.situation,
+                status=problem.trigger_status,
             )
         else:
             assert problem.status is not None

@@ -267,6 +267,8 @@ class ApiProblem(Exception):
         self.trigger: str | None = None
         self.parameter: str | None = None
         self.situation: str | None = None
+        # With a trigger: the response status is fixed, only error uses of it count.
+        self.trigger_status: int | None = None
 
     @classmethod
     def from_trigger(
@@ -280,12 +282,17 @@ class ApiProblem(Exception):
         index: int | None = None,
         details: str | None = None,
         headers: Mapping[str, str] | None = None,
+        status: int | None = None,
     ) -> "ApiProblem":
-        """A problem whose status and code come from the document's error uses for `trigger`."""
+        """A problem whose status and code come from the document's error uses for `trigger`.
+
+        With `status`, only error uses of that status count (x-kontrakt-batch's
+        too-large-status).
+        """
         if trigger not in TRIGGER_STATUS:
             raise ValueError(f"unknown trigger {trigger!r}")
         problem = cls(
-            TRIGGER_STATUS[trigger],
+            status or TRIGGER_STATUS[trigger],
             None,
             message,
             field=field,
@@ -297,6 +304,7 @@ class ApiProblem(Exception):
         problem.trigger = trigger
         problem.parameter = parameter
         problem.situation = situation
+        problem.trigger_status = status
         return problem
 
     def error_items(self, code: Code | None) -> tuple[ErrorItem, ...]:

@@ -406,6 +406,8 @@ class RoleRequirement:
 
     def satisfied_by(self, claims: Mapping[str, Any], path_params: Mapping[str, str]) -> bool:
         """Whether a held role fits a template; an unbound variable matches any value."""
+        if not self.unbound(path_params):  # every variable bound: plain names, no pattern
+            return self.held_by(claims, path_params)
         held = token_roles(claims, self.claim)
         shapes = [_shape(template, path_params) for template in self.any_of]
         return any(shape.fullmatch(role) for shape in shapes for role in held)

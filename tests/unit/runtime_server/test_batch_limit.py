@@ -107,3 +107,14 @@ def test_the_start_up_check_knows_the_trigger() -> None:
 def test_batch_limit_validates_its_argument() -> None:
     with pytest.raises(ValueError, match="positive"):
         rt.BatchLimit(0)
+
+
+def test_a_trigger_problem_with_a_status_only_counts_error_uses_of_that_status() -> None:
+    # What BatchLimit raises: the batch's too-large-status picks among payload-too-large uses.
+    table = rt.ErrorTable({"payload-too-large": [(413, "A"), (400, "B")]})
+    config = rt.ServerConfig(style=rt.ErrorStyle(code_pointer="/code"), table=table)
+    for status, code in ((None, "A"), (413, "A"), (400, "B")):
+        problem = rt.ApiProblem.from_trigger("payload-too-large", "Too many.", status=status)
+        response = config.render_problem(problem)
+        assert response.status_code == (status or 413)
+        assert json.loads(bytes(response.body))["code"] == code
