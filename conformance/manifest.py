@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -213,6 +214,14 @@ class Manifest(_Model):
             if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
                 raise ValueError(f"{name!r} is not a valid header name")
         return value
+
+    # The folder relative paths are read from: the manifest file's, else the working directory.
+    _base: Path = PrivateAttr(default_factory=Path.cwd)
+
+    def path(self, value: str | Path) -> Path:
+        """A path written in the manifest (e.g. a file fixture), relative to the manifest's folder."""
+        given = Path(value)
+        return given if given.is_absolute() else self._base / given
 
     def secrets(self) -> list[str]:
         """Every secret value in the manifest, for the redactor."""
@@ -406,6 +415,7 @@ def load_manifest(
     if manifest is not None:
         base = path.parent if path is not None else Path.cwd()
         manifest = _paths(manifest, base.resolve(), problems, single_auth)
+        manifest._base = base.resolve()
     if problems or manifest is None:
         raise ManifestError(sorted(dict.fromkeys(problems)), source)
     return manifest

@@ -123,6 +123,17 @@ class RuleContext:
             raise RuleError(f"the manifest provides no fixture {name!r}, which this rule needs")
         return self.manifest.fixtures[name]
 
+    def fixture_path(self, name: str, value: Any = None) -> Path:
+        """A file named by fixture `name` (or `value`, one item of it), read relative to the
+        manifest's folder; a missing file makes the rule an `error`."""
+        given = self.fixture(name) if value is None else value
+        path = self.manifest.path(str(given))
+        if not path.is_file():
+            raise RuleError(
+                f"fixture {name}: file {given} does not exist (relative to the manifest)"
+            )
+        return path
+
     def has_capability(self, capability: str) -> bool:
         """Whether the manifest claims `capability` (no `capabilities` list claims everything).
 

@@ -37,7 +37,7 @@ Fixtures the manifest provides (`fixtures:`), all optional:
 | `service_context` | DAN-META-EVIDENCECODES-CONTEXT | the service context of the manifest's key |
 | `withdrawn_dataset` | DAN-STATUS-LOCAL-CHECKS, DAN-HARVEST-WITHDRAWN-1013 | a dataset withdrawn from its source |
 | `source_error_subjects` | DAN-HARVEST-SOURCE-ERRORS, DAN-ERR-DETAIL-CODE, DAN-ERR-UPSTREAM-1013 | `{code: subject}`: subjects whose harvest of `dataset` fails with that code |
-| `metadata_snapshot` | DAN-VERSION-CODES-ONLY-ADDED, DAN-VERSION-DATASET-FIELDS-IMMUTABLE, DAN-VERSION-DATASET-RETIREMENT | a recorded metadata snapshot (a file: `{evidencecodes, errorcodes, statuscodes}` or one of them), compared with `kontrakt.diff`'s DAN checks; a relative path is read from the working directory |
+| `metadata_snapshot` | DAN-VERSION-CODES-ONLY-ADDED, DAN-VERSION-DATASET-FIELDS-IMMUTABLE, DAN-VERSION-DATASET-RETIREMENT | a recorded metadata snapshot (a file: `{evidencecodes, errorcodes, statuscodes}` or one of them), compared with `kontrakt.diff`'s DAN checks; a relative path is read from the manifest's folder |
 
 Capabilities: the catalogue's (`auth`, `metadata`, `accreditations`, `consent`, `envelope`,
 `errors`, `versioning`, `harvest`, `direct-harvest`, `service-context`, `reminders`,
@@ -52,7 +52,6 @@ import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -1815,7 +1814,7 @@ def _snapshot(ctx: RuleContext) -> Document | None:
     if not path:
         return None
     try:
-        return load_document(str(Path(str(path))))
+        return load_document(str(ctx.fixture_path("metadata_snapshot")))
     except LoadError as exc:
         raise RuleError(f"metadata_snapshot: {exc}") from None
 

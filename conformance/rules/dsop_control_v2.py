@@ -33,7 +33,7 @@ suite sign fresh orders per FACTS §6.1 at run time (`conformance/extradition.py
 x5c): DSOP-SERVICE-POLITI-UTLEVERING, DSOP-ACC-403-EO-ENDPOINT, DSOP-POLITI-EO-SIGNATURE,
 -CONTENT and -REQUEST-MATCH. Without the key they are `not-applicable` (a fixed signed order in
 `additional_reference_id` serves the service rule for its one mandate). Relative paths in these
-fixtures are read from the working directory.
+fixtures are read from the manifest's folder.
 
 Fixtures the manifest provides (`fixtures:`):
 
@@ -88,7 +88,6 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -1992,30 +1991,15 @@ CONSUMER_FIXTURES = frozenset(
 )
 
 
-def _fixture_path(ctx: RuleContext, name: str) -> Path:
-    path = Path(str(ctx.fixture(name)))
-    if not path.is_file():
-        raise RuleError(
-            f"fixture {name}: file {path} does not exist (a relative path is read from the "
-            "working directory)"
-        )
-    return path
-
-
 def _order_key(ctx: RuleContext) -> extradition.OrderKey | None:
     if "extradition_order_key" not in ctx.fixtures:
         return None
     chain = ctx.fixture("extradition_order_certificates")
     names = chain if isinstance(chain, list) else [chain]
-    paths = []
-    for index, value in enumerate(names):
-        path = Path(str(value))
-        if not path.is_file():
-            raise RuleError(f"fixture extradition_order_certificates[{index}]: no file {path}")
-        paths.append(path)
+    paths = [ctx.fixture_path("extradition_order_certificates", value) for value in names]
     try:
         return extradition.load_order_key(
-            _fixture_path(ctx, "extradition_order_key"),
+            ctx.fixture_path("extradition_order_key"),
             paths,
             str(ctx.fixture("extradition_order_kid")),
         )

@@ -53,9 +53,9 @@ TWIN = Variant(
 
 @pytest.fixture(scope="module", autouse=True)
 def _repo_root(request: pytest.FixtureRequest) -> Iterator[None]:
-    # The committed manifests' fixture paths are relative to the repository root.
+    # Anywhere but the repository: the committed manifests' fixture paths are their own.
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO)
+        patch.chdir(REPO.parent)
         yield
 
 

@@ -221,7 +221,7 @@ def test_good_sandbox_passes(
     sandbox: Sandbox, router: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The committed manifest against the real sandbox, every rule; then the other good runs."""
-    monkeypatch.chdir(bad.REPO)  # the manifest's fixture paths are relative to the repository
+    monkeypatch.chdir(bad.REPO.parent)  # fixture paths are the manifest's, not the cwd's
     result = run(load_manifest(MANIFEST, env=sandbox_environment(sandbox)), None)
     assert result.complete and result.passed, _broken(result)
     assert _broken(result) == {}

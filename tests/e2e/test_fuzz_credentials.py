@@ -22,7 +22,7 @@ MANIFEST = Path(__file__).resolve().parents[2] / "conformance/manifests/sandbox-
 def test_generated_security_headers_never_replace_the_manifests(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(MANIFEST.parents[2])  # the manifest names key files from the repository root
+    monkeypatch.chdir(MANIFEST.parents[3])  # key files are found from the manifest, not the cwd
     with Sandbox.start(["dsop-control"]) as sandbox:
         manifest = load_manifest(MANIFEST, env=sandbox_environment(sandbox))
         profile = load_profile(manifest.profile, patterns=["DSOP-SCHEMA-200"])

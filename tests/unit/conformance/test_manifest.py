@@ -190,3 +190,20 @@ def test_named_credentials_load_resolve_paths_and_count_as_secrets(tmp_path: Pat
     assert "credentials.read_only[0].client_id: is required" in caught.value.problems
     schema = manifest_schema()["properties"]["credentials"]["additionalProperties"]
     assert "anyOf" in schema
+
+
+def test_paths_in_fixtures_are_read_from_the_manifests_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "provider"
+    (folder / "keys").mkdir(parents=True)
+    (folder / "keys" / "order.pem").write_text("test key")
+    manifest_file = folder / "provider.yaml"
+    manifest_file.write_text(
+        "profile: dsop-control/v2.0\nbase_url: http://127.0.0.1:1/v2\n"
+        "fixtures: {order_key: keys/order.pem, absolute: /etc/hostname}\n"
+    )
+    manifest = load_manifest(manifest_file, env={})
+    assert manifest.path(manifest.fixtures["order_key"]) == (folder / "keys/order.pem").resolve()
+    assert manifest.path("/etc/hostname") == Path("/etc/hostname")
+    # Loaded without a file, relative paths are the working directory's.
+    flags = load_manifest(profile="dsop-control/v2.0", base_url="http://127.0.0.1:1/v2", env={})
+    assert flags.path("x.pem") == Path.cwd() / "x.pem"
