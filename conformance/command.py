@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from conformance.explore import ExploreSettings
-from conformance.manifest import Manifest, ManifestError, load_manifest, manifest_schema
-from conformance.profile import load_profile
-from conformance.report import FORMATS, print_summary, write_reports
-from conformance.runner import run_profile
-from conformance.spec import SpecError
+from conformance.report.formats import FORMATS
+
+if TYPE_CHECKING:
+    from conformance.explore import ExploreSettings
+    from conformance.manifest import Manifest
 
 __all__ = ["certify_command", "manifest_schema_command"]
 
@@ -37,6 +35,8 @@ def _headers(values: list[str]) -> dict[str, str]:
 
 def _explore_settings(manifest: Manifest, flag: bool, budget: str | None) -> ExploreSettings | None:
     """Tier 3's budget: `--explore-budget` over the manifest's `explore`; None when off."""
+    from conformance.explore import ExploreSettings
+
     if not (flag or manifest.explore.enabled):
         return None
     examples, steps = manifest.explore.max_examples, manifest.explore.max_steps
@@ -101,6 +101,14 @@ def certify_command(
     ] = None,
 ) -> None:
     """Certify a provider against a rule profile; exit 0 only when the profile passes."""
+    from rich.console import Console
+
+    from conformance.manifest import ManifestError, load_manifest
+    from conformance.profile import load_profile
+    from conformance.report.writers import print_summary, write_reports
+    from conformance.runner import run_profile
+    from conformance.spec import SpecError
+
     err = Console(stderr=True)
     formats = [f.strip() for f in output_format.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -152,4 +160,6 @@ def certify_command(
 
 def manifest_schema_command() -> None:
     """Print the JSON Schema of a provider manifest."""
+    from conformance.manifest import manifest_schema
+
     typer.echo(json.dumps(manifest_schema(), indent=2, ensure_ascii=False))

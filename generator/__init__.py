@@ -4,8 +4,26 @@ The stages, one module each: `load` (read, detect the version), `validate` (kont
 `models` (pydantic models via datamodel-code-generator), `parse` (the IR of `ir`, named by
 `naming`), `render` (Jinja templates in ``templates/``) and `write` (atomic, formatted output);
 `pipeline` runs them and `command` is ``kontrakt generate``.
+
+The public names come from `pipeline` on first use, so that importing `generator.command` (as
+the CLI does at start-up) does not load the whole generator.
 """
 
-from generator.pipeline import Built, Outcome, build, generate
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from generator.pipeline import Built, Outcome, build, generate
 
 __all__ = ["Built", "Outcome", "build", "generate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from generator import pipeline
+
+        value = getattr(pipeline, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,6 @@ from typing import Annotated
 
 import typer
 
-from generator.pipeline import generate
-from kontrakt.diagnostics import format_text
-
 __all__ = ["generate_command"]
 
 
@@ -53,6 +50,9 @@ def generate_command(
     Warnings (unsupported constructs, with their JSON pointer) are printed and do not stop
     generation; any error does, and then nothing is written.
     """
+    from generator.pipeline import generate
+    from kontrakt.diagnostics import format_text
+
     _exit_without_collecting()
     outcome = generate(specs or [Path("specs")], out, check=check)
     if outcome.diagnostics:

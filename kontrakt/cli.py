@@ -2,6 +2,9 @@
 
 Each command is a thin shell over a library function, so the same behaviour is available from
 Python and from tests; commands print diagnostics and set the exit status, nothing more.
+
+Start-up stays light: the command modules import only what their options need, and each command
+imports its library (the linter, the conformance runner, uvicorn, ...) when it runs.
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ import typer
 
 from conformance.command import certify_command, manifest_schema_command
 from generator.command import generate_command
-from kontrakt.assumptions import collect_assumptions, format_assumptions
-from kontrakt.diagnostics import Level, format_text, to_json
 from kontrakt.diff.command import diff_command
-from kontrakt.lint import extension_schema, lint_paths
 from sandbox.command import serve_command
 
 __all__ = ["app"]
@@ -53,6 +53,9 @@ def lint(
     ] = False,
 ) -> None:
     """Validate OpenAPI documents and their x-kontrakt-* rules; exit 1 on any error."""
+    from kontrakt.diagnostics import Level, format_text, to_json
+    from kontrakt.lint import lint_paths
+
     found = lint_paths(paths or DEFAULT_SPECS, authored=not foreign)
     errors = [d for d in found if d.level is Level.ERROR]
     if output_format.lower() == "json":
@@ -74,6 +77,8 @@ def assumptions(
     ] = "text",
 ) -> None:
     """List everything the specs mark as kontrakt's proposal (x-kontrakt-assumption)."""
+    from kontrakt.assumptions import collect_assumptions, format_assumptions
+
     items = collect_assumptions(paths or DEFAULT_SPECS)
     typer.echo(format_assumptions(items, output_format.lower()))
 
@@ -88,6 +93,8 @@ app.command("serve")(serve_command)
 @app.command("extension-schema")
 def extension_schema_command() -> None:
     """Print the JSON Schema of the x-kontrakt-* vocabulary."""
+    from kontrakt.lint import extension_schema
+
     typer.echo(json.dumps(extension_schema(), indent=2, ensure_ascii=False))
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
-from sandbox.launch import PROVIDERS, Sandbox
+from sandbox.providers import PROVIDERS
 
 __all__ = ["serve_command"]
 
 
 def _options(values: list[str]) -> dict[str, dict[str, Any]]:
+    import yaml
+
     options: dict[str, dict[str, Any]] = {}
     for item in values:
         target, sep, raw = item.partition("=")
@@ -54,6 +54,10 @@ def serve_command(
     ] = None,
 ) -> None:
     """Start the local token issuer and the reference providers (Ctrl-C stops them)."""
+    import asyncio
+
+    from sandbox.launch import Sandbox
+
     names = list(PROVIDERS) if not apis or apis == ["all"] else apis
     unknown = [n for n in names if n not in PROVIDERS]
     if unknown:

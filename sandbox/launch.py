@@ -27,38 +27,11 @@ from starlette.types import ASGIApp
 from kontrakt.runtime import server as rt
 from sandbox.clients import Registry
 from sandbox.issuer import TokenIssuer, create_issuer_app, default_issuer
+from sandbox.providers import PROVIDERS, ProviderInfo
 
 __all__ = ["PROVIDERS", "ProviderFactory", "ProviderInfo", "Sandbox", "SandboxContext"]
 
 HOST = "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class ProviderInfo:
-    """One sandbox provider: where its code is, its port after the issuer's, its base path."""
-
-    name: str
-    title: str
-    module: str
-    port_offset: int
-    base_path: str
-
-
-PROVIDERS: Mapping[str, ProviderInfo] = {
-    p.name: p
-    for p in (
-        ProviderInfo("dsop-control", "DSOP Control API v2.0", "sandbox.dsop_control", 1, "/v2"),
-        ProviderInfo("dps", "DPS v1", "sandbox.dps", 2, "/dps-submission"),
-        ProviderInfo("dan", "DAN v1", "sandbox.dan", 3, "/v1"),
-        ProviderInfo(
-            "sdir",
-            "Sdir additional competence v1 and v2",
-            "sandbox.sdir",
-            4,
-            "/aps-additionalcompetence-external",
-        ),
-    )
-}
 
 
 @dataclass

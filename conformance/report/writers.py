@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from conformance.report.formats import FORMATS
 from conformance.runner import VERDICTS, RuleResult, RunResult
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "write_reports",
 ]
 
-FORMATS = ("json", "junit", "html")
 REPORT_VERSION = "1"
 _HERE = Path(__file__).parent
 

@@ -10,12 +10,20 @@ verdict (``breaking``, ``warn``, ``allowed``) citing the rule applied. Rule sets
     from kontrakt.diff import diff_sources, render
     result = diff_sources("old.yaml", "new.yaml", "dan")
     print(render(result, "markdown"))
+
+The public names are loaded from their modules on first use, so that importing
+`kontrakt.diff.command` (as the CLI does at start-up) loads no rule tables or HTTP client.
 """
 
-from kontrakt.diff.engine import RULESETS, all_rules, diff_documents, diff_sources
-from kontrakt.diff.load import Document, LoadError, load_document
-from kontrakt.diff.model import Change, DiffResult, Direction, MajorVersion, Rule, Verdict
-from kontrakt.diff.report import FORMATS, render
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kontrakt.diff.engine import RULESETS, all_rules, diff_documents, diff_sources
+    from kontrakt.diff.load import Document, LoadError, load_document
+    from kontrakt.diff.model import Change, DiffResult, Direction, MajorVersion, Rule, Verdict
+    from kontrakt.diff.report import FORMATS, render
 
 __all__ = [
     "FORMATS",
@@ -34,3 +42,32 @@ __all__ = [
     "load_document",
     "render",
 ]
+
+_MODULES = {
+    "RULESETS": "engine",
+    "all_rules": "engine",
+    "diff_documents": "engine",
+    "diff_sources": "engine",
+    "Document": "load",
+    "LoadError": "load",
+    "load_document": "load",
+    "Change": "model",
+    "DiffResult": "model",
+    "Direction": "model",
+    "MajorVersion": "model",
+    "Rule": "model",
+    "Verdict": "model",
+    "FORMATS": "report",
+    "render": "report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

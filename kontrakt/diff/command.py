@@ -13,10 +13,6 @@ from typing import Annotated
 
 import typer
 
-from kontrakt.diff.engine import RULESETS, diff_sources
-from kontrakt.diff.load import LoadError
-from kontrakt.diff.report import FORMATS, render
-
 __all__ = ["diff_command"]
 
 FAIL_ON = ("breaking", "warn", "never")
@@ -55,6 +51,10 @@ def diff_command(
 
     A new major URL version (v1 -> v2) is reported as such; its breaking changes are what a client must change and do not fail the check. DAN retirement periods are measured against today or KONTRAKT_DIFF_TODAY.
     """
+    from kontrakt.diff.engine import RULESETS, diff_sources
+    from kontrakt.diff.load import LoadError
+    from kontrakt.diff.report import FORMATS, render
+
     rules, format, fail_on = rules.lower(), format.lower(), fail_on.lower()
     for value, allowed, option in (
         (rules, RULESETS, "--rules"),
