@@ -44,7 +44,7 @@ def generate_command(
         ),
     ] = False,
 ) -> None:
-    """Generate typed pydantic models and the contract as data from OpenAPI 3.0/3.1 documents.
+    """Generate typed models, FastAPI server stubs and httpx clients from OpenAPI 3.0/3.1 documents.
 
     Each document becomes one package in --out (named after x-kontrakt-api.id, else the file).
     Warnings (unsupported constructs, with their JSON pointer) are printed and do not stop
