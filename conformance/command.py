@@ -33,6 +33,22 @@ def _headers(values: list[str]) -> dict[str, str]:
     return found
 
 
+def _fixtures(values: list[str]) -> dict[str, object]:
+    """`--fixture NAME=VALUE` items; a value is read as YAML (`27`, `[a, b]`, `{k: v}`)."""
+    import yaml
+
+    found: dict[str, object] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--fixture")
+        try:
+            found[name.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise typer.BadParameter(f"{name}: not a YAML value", param_hint="--fixture") from None
+    return found
+
+
 def _explore_settings(manifest: Manifest, flag: bool, budget: str | None) -> ExploreSettings | None:
     """Tier 3's budget: `--explore-budget` over the manifest's `explore`; None when off."""
     from conformance.explore import ExploreSettings
@@ -69,6 +85,12 @@ def certify_command(
     bearer: Annotated[
         str | None,
         typer.Option("--bearer", help="A bearer token to send (replaces a bearer auth)."),
+    ] = None,
+    fixture: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fixture", help="A test-data fixture NAME=VALUE (YAML value; repeatable, wins)."
+        ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of tiers 2 and 3 (recorded).")] = 0,
@@ -125,6 +147,7 @@ def certify_command(
             base_url=base_url,
             headers=_headers(header or []),
             bearer=bearer,
+            fixtures=_fixtures(fixture or []),
         )
     except ManifestError as exc:
         err.print(

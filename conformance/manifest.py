@@ -365,6 +365,7 @@ def load_manifest(
     base_url: str | None = None,
     headers: Mapping[str, str] | None = None,
     bearer: str | None = None,
+    fixtures: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Manifest:
     """Read and validate a manifest; command-line values override (or replace) the file.
@@ -395,6 +396,8 @@ def load_manifest(
         data["profile"] = profile
     if base_url is not None:
         data["base_url"] = base_url
+    if fixtures:
+        data["fixtures"] = {**(data.get("fixtures") or {}), **fixtures}
     if headers:
         data["headers"] = {**(data.get("headers") or {}), **headers}
     if bearer is not None:
