@@ -14,8 +14,7 @@ environment. Rules without a function are reported as "not automated" by the har
   per property).
 - DSOP-DATA-NOT-DELIVERED (MAY): a bank that never lists `dataNotDelivered` conforms, so no
   answer can fail it.
-- DSOP-LOG-REQUEST (the bank's own logs), DSOP-VERGE-SCOPE and DSOP-KONKURS-CONFIRM (not yet
-  given a function and a proof).
+- DSOP-LOG-REQUEST: the bank's own logs.
 
 A manifest certifies one consumer (its `auth` and fixture `service`). It may name the consumers
 of further services: `credentials.<service>` (a key of `x-kontrakt-services`, e.g.
@@ -57,6 +56,9 @@ Fixtures the manifest provides (`fixtures:`):
 | `fault_party` | optional (DSOP-ACC-500-SERVER-ERROR, DSOP-PARTIAL-NOT-FOR-OUTAGES) | a party whose lookups fail on purpose |
 | `load_requests` | optional (DSOP-ACC-429) | how many requests the suite may send to reach the rate limit |
 | `consumers` | optional (DSOP-SERVICE-*, Politi rules) | `{service: {fixture: value}}`: the test data of each `credentials.<service>` consumer |
+| `unmanaged_account_reference` | optional, in `consumers.Vergekontroll` (DSOP-VERGE-SCOPE) | an account of the ward (`party_with_accounts`) that the guardian (`additional_reference_id`) does not manage: not listed, 404 per account |
+| `party_without_ruling` | optional, in `consumers.Konkursbehandling` (DSOP-KONKURS-CONFIRM) | a party with accounts and no bankruptcy ruling: /accounts answers 400 ACC-001 (A-DSOP-032) |
+| `unconfirmed_account_reference` | optional, in `consumers.Konkursbehandling` (DSOP-KONKURS-CONFIRM) | an account of `party_without_ruling`: 404 (ACC-002/ACC-003) per account |
 | `extradition_order_key`, `extradition_order_certificates`, `extradition_order_kid`, `extradition_order_reasons` | optional (Politi rules) | the TEST key extradition orders are signed with, its chain, kid and the mandates' reason sentences |
 | `other_party` | optional (DSOP-POLITI-EO-REQUEST-MATCH) | a party an order may name that is not the request's (default `party_without_accounts`) |
 
@@ -1987,6 +1989,9 @@ CONSUMER_FIXTURES = frozenset(
         "to_date",
         "quiet_date",
         "expected_transactions",
+        "unmanaged_account_reference",
+        "party_without_ruling",
+        "unconfirmed_account_reference",
     }
 )
 
@@ -2127,6 +2132,92 @@ def _register_services() -> None:
 
 
 _register_services()
+
+
+# --- Vergekontroll and Konkursbehandling: whose accounts are served -------------------------
+
+
+def _references(spec: Spec, body: Any) -> set[str]:
+    _list_key(spec, ACCOUNTS)  # fills the cache _list_of reads
+    return {
+        str(item.get("accountReference"))
+        for item in _list_of(body, ACCOUNTS)
+        if isinstance(item, Mapping) and item.get("accountReference") is not None
+    }
+
+
+@rule("DSOP-VERGE-SCOPE")
+def verge_scope(ctx: RuleContext) -> None:
+    """The ward's accounts the guardian manages are served, an account of the ward the guardian
+    does not manage is neither listed nor served (404, ACC-002 or ACC-003 per A-DSOP-006)."""
+    consumer = _consumer(ctx, "Vergekontroll")
+    view = consumer.ctx
+    if "unmanaged_account_reference" not in view.fixtures:
+        raise NotApplicable(
+            "fixtures.consumers.Vergekontroll has no unmanaged_account_reference (an account of "
+            "the ward that the guardian does not manage)"
+        )
+    managed = str(view.fixture("account_reference"))
+    unmanaged = str(view.fixture("unmanaged_account_reference"))
+    answer = consumer.get(ACCOUNTS)
+    listed = _references(view.spec, _ok(view, answer, "Vergekontroll listing the ward's accounts"))
+    if managed not in listed:
+        raise ctx.fail(
+            f"the account the guardian manages ({managed}) is not listed for the ward", answer
+        )
+    if unmanaged in listed:
+        raise ctx.fail(
+            f"an account of the ward the guardian does not manage ({unmanaged}) is listed", answer
+        )
+    for operation in _per_account(view.spec):
+        if operation not in consumer.service.operations:
+            continue
+        status, codes = _rule_codes(view, operation, trigger="not-found")
+        _reject(
+            view,
+            consumer.get(operation, reference=unmanaged),
+            status,
+            codes,
+            f"Vergekontroll calling {operation} for an account the guardian does not manage",
+        )
+
+
+@rule("DSOP-KONKURS-CONFIRM")
+def konkurs_confirm(ctx: RuleContext) -> None:
+    """A party without a bankruptcy ruling is refused on /accounts (400 ACC-001, A-DSOP-032), and
+    an account whose owner has none is not served (404 on the per-account endpoints)."""
+    consumer = _consumer(ctx, "Konkursbehandling")
+    view = consumer.ctx
+    if "party_without_ruling" not in view.fixtures:
+        raise NotApplicable(
+            "fixtures.consumers.Konkursbehandling has no party_without_ruling (a party with "
+            "accounts and no bankruptcy ruling)"
+        )
+    party = str(view.fixture("party_without_ruling"))
+    _ok(view, consumer.get(ACCOUNTS), "Konkursbehandling listing the estate's accounts")
+    status, codes = _rule_codes(view, ACCOUNTS, trigger="invalid-combination")
+    _reject(
+        view,
+        consumer.get(ACCOUNTS, headers={"PartyID": party}),
+        status,
+        codes,
+        f"Konkursbehandling listing the accounts of {party}, who has no bankruptcy ruling",
+    )
+    if "unconfirmed_account_reference" not in view.fixtures:
+        view.note("no unconfirmed_account_reference: the per-account endpoints are not tried")
+        return
+    reference = str(view.fixture("unconfirmed_account_reference"))
+    for operation in _per_account(view.spec):
+        if operation not in consumer.service.operations:
+            continue
+        status, codes = _rule_codes(view, operation, trigger="not-found")
+        _reject(
+            view,
+            consumer.get(operation, reference=reference),
+            status,
+            codes,
+            f"Konkursbehandling calling {operation} for an account of {party}",
+        )
 
 
 # --- Politi-Utlevering: the extradition order -------------------------------------------------

@@ -808,6 +808,21 @@ def _lenient_for(service_name: str, method: str, allowed: Callable[..., bool]) -
     return apply
 
 
+def _without_guardian(method: str) -> Patch:
+    """The bank's `method(call, ...)` judges the call as if no guardian were named (Vergekontroll
+    then sees every account of the ward)."""
+
+    def apply(bank: DsopBank) -> None:
+        original = getattr(bank, method)
+
+        def check(call: Any, *args: Any) -> Any:
+            return original(dataclasses.replace(call, guardian=None), *args)
+
+        _set(bank, method, check)
+
+    return apply
+
+
 def _with_order(method: str, edit: Callable[[Any], Any]) -> Patch:
     """The bank's `method(call, ...)` judges a copy of the call whose order `edit` changed."""
 
@@ -1051,6 +1066,34 @@ VARIANTS: tuple[Variant, ...] = (
         "Konkursbehandling: accepts OnlyPrimaryOwner=false",
         ("DSOP-SERVICE-KONKURSBEHANDLING",),
         patch=_lenient_for("Konkursbehandling", "check_primary_owner_rule", lambda c, v: True),
+    ),
+    Variant(
+        "verge-lists-unmanaged",
+        "Vergekontroll: lists every account of the ward, also those the guardian does not manage",
+        ("DSOP-VERGE-SCOPE",),
+        patch=_without_guardian("visible_accounts"),
+    ),
+    Variant(
+        "verge-serves-unmanaged",
+        "Vergekontroll: serves an account of the ward the guardian does not manage",
+        ("DSOP-VERGE-SCOPE",),
+        patch=_without_guardian("check_account_scope"),
+    ),
+    Variant(
+        "konkurs-unconfirmed-listed",
+        "Konkursbehandling: lists the accounts of a party without a bankruptcy ruling",
+        ("DSOP-KONKURS-CONFIRM",),
+        patch=_lenient_for(
+            "Konkursbehandling",
+            "check_event_period",
+            lambda call, party, party_id: party is None or party.bankruptcy_ruling_date is None,
+        ),
+    ),
+    Variant(
+        "konkurs-unconfirmed-served",
+        "Konkursbehandling: serves an account whose owner has no bankruptcy ruling",
+        ("DSOP-KONKURS-CONFIRM",),
+        patch=_lenient_for("Konkursbehandling", "check_account_scope", lambda call, account: True),
     ),
     Variant(
         "fi-utlegg-serves-transactions",

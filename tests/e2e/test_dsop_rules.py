@@ -108,6 +108,7 @@ CONSUMERS: dict[str, tuple[str, str, dict[str, Any]]] = {
             "party_with_accounts": "21820910068",
             "additional_reference_id": "07877210051",
             "account_reference": account_reference(SECRET, "97100000222"),
+            "unmanaged_account_reference": account_reference(SECRET, "97100000230"),
         },
     ),
     "Konkursbehandling": (
@@ -117,6 +118,8 @@ CONSUMERS: dict[str, tuple[str, str, dict[str, Any]]] = {
             "party_with_accounts": "310000132",
             "account_reference": account_reference(SECRET, "97100000206"),
             "from_date": "2026-01-01",
+            "party_without_ruling": bad.KARI,
+            "unconfirmed_account_reference": account_reference(SECRET, "97100000028"),
         },
     ),
     "FI-Utlegg": (
