@@ -6,7 +6,8 @@ the lifecycles (`x-kontrakt-lifecycles`: states, terminal flags, transitions), t
 from the document, so the profile runs against any DPS implementation. Rules that cannot be judged
 from outside over HTTP (the receiver rules DPS-WHR-*, the 5 GB limit, URL lifetimes, retry
 schedules, SIP content validation, 500s, races, internal endpoints) have no function and are
-reported as "not automated".
+reported as "not automated". DPS-OBJECTID-PER-CONTRACT is automated when the manifest names a
+`second_contract_id` (and, when the `auth` client cannot write it, `credentials.second_contract`).
 
 Credentials:
 
@@ -14,6 +15,7 @@ Credentials:
 |---|---|
 | `auth` | a client holding `{contract_id}_R` and `{contract_id}_W` (writes and reads) |
 | `credentials.read_only` | a client holding only `{contract_id}_R` (the read-role and read-only-client rules) |
+| `credentials.second_contract` | optional (DPS-OBJECTID-PER-CONTRACT): a client holding `{second_contract_id}_W`; without it the `auth` client writes `second_contract_id` |
 | `credentials.no_role` | optional: a client holding no role for `contract_id`; without it, a token without roles is minted from the `auth` token's claims with `negative_auth.signing_key` (test identity providers only); without either the rules needing it are not applicable |
 
 Fixtures (`fixtures:`):
@@ -22,6 +24,7 @@ Fixtures (`fixtures:`):
 |---|---|---|
 | `contract_id` | every rule | a contract (4 lowercase hex) the `auth` client may write and read |
 | `read_contract_id` | optional (DPS-AUTH-WRITE-ROLE) | a contract the `auth` client may only read |
+| `second_contract_id` | optional (DPS-OBJECTID-PER-CONTRACT) | another contract (not `contract_id`) writable by `credentials.second_contract` or else the `auth` client; without it the rule is not applicable |
 | `other_contract_id` | DPS-AUTH-OTHER-CONTRACT-403 | a contract the `auth` client holds no role for |
 | `preserved_submission` | read rules, read-only mode | a PRESERVED submissionId of `contract_id` |
 | `preserved_file` | optional (DPS-STATUS-GET-FILE-200 in read-only mode) | a fileId of `preserved_submission` |
@@ -1398,6 +1401,50 @@ def duplicate_object_id(ctx: RuleContext) -> None:
             raise ctx.fail("the refused duplicate was created anyway", listed)
     _delete(ctx, _contract(ctx), submission_id)
     judge.done()
+
+
+@rule("DPS-OBJECTID-PER-CONTRACT")
+def object_id_per_contract(ctx: RuleContext) -> None:
+    """A-DPS-011: an objectId used in `contract_id` is accepted (201) in `second_contract_id`."""
+    _writable(ctx)
+    second = ctx.fixtures.get("second_contract_id")
+    if not second:
+        raise NotApplicable("the manifest names no fixture second_contract_id")
+    if str(second) == _contract(ctx):
+        raise RuleError("fixture second_contract_id must differ from contract_id")
+    try:
+        token: bool | str = ctx.credentials.named_token("second_contract")
+    except AuthUnavailable:
+        token = True  # the `auth` client writes both contracts
+    first, submission_id = _created(ctx, "per-contract")
+    object_id = _mapping(first)["objectId"]
+    path = _path(ctx, CREATE, contractId=str(second))
+    body = {"objectId": object_id, "metadata": _metadata(ctx)}
+    answer = ctx.probe.request("POST", path, json_body=body, auth=token)
+    _delete(ctx, _contract(ctx), submission_id)
+    if answer.status in (401, 403):
+        raise RuleError(
+            f"cannot set up the rule: createSubmission in second_contract_id {second} answered "
+            f"{answer.status} (the credential may not write it)"
+        )
+    created = _mapping(answer)
+    if answer.status == 201 and isinstance(created.get("submissionId"), str):
+        ctx.probe.request(
+            "DELETE",
+            _path(ctx, DELETE, contractId=str(second), submissionId=str(created["submissionId"])),
+            auth=token,
+        )
+    if answer.status != 201:
+        raise ctx.fail(
+            f"objectId {object_id} of contract {_contract(ctx)} is refused in contract {second} "
+            f"with HTTP {answer.status} (expected 201: uniqueness is per contract)",
+            first,
+            answer,
+        )
+    if created.get("objectId") != object_id or created.get("contractId") != str(second):
+        raise ctx.fail(
+            "the second contract's submission echoes another objectId or contractId", answer
+        )
 
 
 @rule("DPS-FILE-ECHO")

@@ -265,6 +265,20 @@ def _deleted_file_path_taken(call: Call, memory: dict[str, Any]) -> Reply | None
     return None
 
 
+def _object_id_unique_across_contracts(call: Call, memory: dict[str, Any]) -> Reply | None:
+    """objectId uniqueness enforced across contracts: a reuse in another contract answers 409."""
+    seen: dict[str, str] = memory.setdefault("object_ids", {})
+    if not call.is_("POST", SUBMISSIONS) or call.status != 201:
+        return None
+    object_id = str(_request_field(call, "objectId"))
+    first = seen.setdefault(object_id, call.path)
+    if first != call.path:
+        return Reply(
+            status=409, body={"error": {"code": "DUPLICATE_OBJECT_ID", "message": "taken"}}
+        )
+    return None
+
+
 def _same_upload_url(call: Call, memory: dict[str, Any]) -> Reply | None:
     urls: dict[str, str] = memory.setdefault("urls", {})
     if call.is_("POST", FILES) and call.status == 201:
@@ -786,6 +800,13 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-CONFLICT-OBJECTID-409",
         ("DPS-STATUS-CREATE-201",),
         edit=_status_edit("POST", SUBMISSIONS, 409, 400),
+    ),
+    _v(
+        "object-id-unique-across-contracts",
+        "an objectId used in one contract answers 409 in another",
+        "DPS-OBJECTID-PER-CONTRACT",
+        ("DPS-CONFLICT-OBJECTID-409", "DPS-STATUS-CREATE-201"),
+        edit=_object_id_unique_across_contracts,
     ),
     _v(
         "file-always-packaged",
