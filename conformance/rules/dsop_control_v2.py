@@ -569,15 +569,33 @@ def _corpus_links(ctx: RuleContext) -> Iterator[tuple[Walk, Page, Mapping[str, A
                 yield walk, page, link
 
 
-def _judge(ctx: RuleContext, problems: list[tuple[str, ProbeResponse]], checked: int) -> None:
-    if problems:
-        shown = "; ".join(p for p, _ in problems[:5])
-        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
-        evidence = list(dict.fromkeys(r for _, r in problems))[:5]
-        raise ctx.fail(shown + more, *evidence)
-    if checked == 0:
-        raise NotApplicable("the provider's bodies hold no value this rule judges")
-    ctx.note(f"{checked} value(s) checked")
+@dataclass
+class _Findings:
+    """What a content rule saw in the 200 bodies: how many values it judged, which failed."""
+
+    ctx: RuleContext
+    checked: int = 0
+    problems: list[tuple[str, ProbeResponse]] = field(default_factory=list)
+
+    def check(self, ok: bool, page: Page, message: str) -> None:
+        """One judged value; `message` (naming the operation and path) when it is wrong."""
+        self.checked += 1
+        if not ok:
+            self.problem(page, message)
+
+    def problem(self, page: Page, message: str) -> None:
+        self.problems.append((message, page.response))
+
+    def judge(self) -> None:
+        """Fail with the first problems as evidence; not applicable when nothing was judged."""
+        if self.problems:
+            shown = "; ".join(p for p, _ in self.problems[:5])
+            more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+            evidence = list(dict.fromkeys(r for _, r in self.problems))[:5]
+            raise self.ctx.fail(shown + more, *evidence)
+        if self.checked == 0:
+            raise NotApplicable("the provider's bodies hold no value this rule judges")
+        self.ctx.note(f"{self.checked} value(s) checked")
 
 
 # --- base path, methods, media types ----------------------------------------------------------
@@ -682,14 +700,12 @@ def plaintext_test_only(ctx: RuleContext) -> None:
 
 @rule("DSOP-SCHEMA-200")
 def bodies_validate(ctx: RuleContext) -> None:
-    corpus = _corpus(ctx)
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
-    for page in corpus.pages():
-        checked += 1
+    found = _Findings(ctx)
+    for page in _corpus(ctx).pages():
+        found.checked += 1
         for problem in ctx.spec.validate(page.operation, page.body, 200)[:3]:
-            problems.append((f"{page.operation} {problem}", page.response))
-    _judge(ctx, problems, checked)
+            found.problem(page, f"{page.operation} {problem}")
+    found.judge()
     # Tier 2: schemathesis over every operation, fixed seed, small budget.
     max_examples = int(ctx.fixtures.get("schemathesis_examples", 3))
     if max_examples > 0:
@@ -1303,30 +1319,21 @@ def _details_of(body: Any) -> Any:
 def response_details(ctx: RuleContext) -> None:
     schema = ctx.spec.resolve({"$ref": "#/components/schemas/ResponseDetails"})
     statuses = ctx.spec.resolve(schema["properties"]["status"]).get("enum") or []
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page in _corpus(ctx).pages():
-        checked += 1
         details = _details_of(page.body)
+        found.check(isinstance(details, Mapping), page, f"{page.operation}: no responseDetails")
         if not isinstance(details, Mapping):
-            problems.append((f"{page.operation}: no responseDetails", page.response))
             continue
-        if details.get("status") not in statuses:
-            problems.append(
-                (
-                    f"{page.operation}: responseDetails.status {details.get('status')!r}",
-                    page.response,
-                )
-            )
+        status = details.get("status")
+        if status not in statuses:
+            found.problem(page, f"{page.operation}: responseDetails.status {status!r}")
         message = details.get("message")
         if message is not None and not (isinstance(message, str) and 1 <= len(message) <= 500):
-            problems.append(
-                (
-                    f"{page.operation}: responseDetails.message is not 1-500 characters",
-                    page.response,
-                )
+            found.problem(
+                page, f"{page.operation}: responseDetails.message is not 1-500 characters"
             )
-    _judge(ctx, problems, checked)
+    found.judge()
 
 
 @rule("DSOP-PARTIAL-MESSAGE")
@@ -1372,35 +1379,24 @@ def page_not_by_status(ctx: RuleContext) -> None:
 
 @rule("DSOP-ENUMS")
 def enums(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, _, node, value, _ in _corpus_nodes(ctx):
         if "enum" in node and not isinstance(value, Mapping | list):
-            checked += 1
-            if value not in node["enum"]:
-                problems.append(
-                    (
-                        f"{page.operation} {path} = {value!r} is not one of the listed values",
-                        page.response,
-                    )
-                )
-    _judge(ctx, problems, checked)
+            message = f"{page.operation} {path} = {value!r} is not one of the listed values"
+            found.check(value in node["enum"], page, message)
+    found.judge()
 
 
 @rule("DSOP-PATTERNS")
 def patterns(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, _, node, value, _ in _corpus_nodes(ctx):
         pattern = node.get("pattern")
         if not isinstance(pattern, str) or "A-Z" not in pattern or not isinstance(value, str):
             continue
-        checked += 1
-        if not re.fullmatch(pattern, value):
-            problems.append(
-                (f"{page.operation} {path} = {value!r} does not match {pattern}", page.response)
-            )
-    _judge(ctx, problems, checked)
+        message = f"{page.operation} {path} = {value!r} does not match {pattern}"
+        found.check(re.fullmatch(pattern, value) is not None, page, message)
+    found.judge()
 
 
 def _valid_date(value: str) -> bool:
@@ -1425,115 +1421,73 @@ def _valid_datetime(value: str) -> bool:
 
 @rule("DSOP-DATE-FORMATS")
 def date_formats(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, _, node, value, name in _corpus_nodes(ctx):
         if not isinstance(value, str):
             continue
+        where = f"{page.operation} {path} = {value!r}"
         kind = node.get("format")
         if kind == "date":
-            checked += 1
-            if not _valid_date(value):
-                problems.append(
-                    (f"{page.operation} {path} = {value!r} is not YYYY-MM-DD", page.response)
-                )
+            found.check(_valid_date(value), page, f"{where} is not YYYY-MM-DD")
         elif kind == "date-time":
-            checked += 1
-            if not _valid_datetime(value):
-                problems.append(
-                    (
-                        f"{page.operation} {path} = {value!r} is not an RFC 3339 date-time",
-                        page.response,
-                    )
-                )
+            found.check(_valid_datetime(value), page, f"{where} is not an RFC 3339 date-time")
         elif name == "ISOYearMonth":
-            checked += 1
-            if not YEAR_MONTH.match(value):
-                problems.append(
-                    (f"{page.operation} {path} = {value!r} is not YYYY-MM", page.response)
-                )
-    _judge(ctx, problems, checked)
+            found.check(bool(YEAR_MONTH.match(value)), page, f"{where} is not YYYY-MM")
+    found.judge()
 
 
 @rule("DSOP-AMOUNT-SIGN")
 def amount_sign(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, _, node, value, _ in _corpus_nodes(ctx):
         if "minimum" in node and isinstance(value, int | float) and not isinstance(value, bool):
-            checked += 1
-            if value < node["minimum"]:
-                problems.append((f"{page.operation} {path} = {value} is negative", page.response))
+            message = f"{page.operation} {path} = {value} is negative"
+            found.check(value >= node["minimum"], page, message)
         if (
             isinstance(value, Mapping)
             and "amount" in value
-            and (
-                "creditDebitIndicator" in (node.get("properties") or {})
-                and "creditDebitIndicator" not in value
-            )
+            and "creditDebitIndicator" in (node.get("properties") or {})
+            and "creditDebitIndicator" not in value
         ):
-            problems.append(
-                (
-                    f"{page.operation} {path}: an amount without creditDebitIndicator",
-                    page.response,
-                )
-            )
-    _judge(ctx, problems, checked)
+            found.problem(page, f"{page.operation} {path}: an amount without creditDebitIndicator")
+    found.judge()
 
 
 @rule("DSOP-CARD-MASKED")
 def card_masked(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, _, _, value, _ in _corpus_nodes(ctx):
         if path.endswith("/cardIdentifier") and isinstance(value, str):
-            checked += 1
-            if not MASKED_CARD.match(value):
-                problems.append(
-                    (
-                        f"{page.operation} {path} = {value[:6]}... is not masked (6 + X + 4)",
-                        page.response,
-                    )
-                )
-    _judge(ctx, problems, checked)
+            message = f"{page.operation} {path} = {value[:6]}... is not masked (6 + X + 4)"
+            found.check(bool(MASKED_CARD.match(value)), page, message)
+    found.judge()
 
 
 @rule("DSOP-CARD-DATES")
 def card_dates(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     pages = [p for p in _corpus(ctx).pages() if p.operation != ACCOUNTS]
     for page, path, _, node, value, _ in _walk_pages(ctx, pages):
         if not isinstance(value, Mapping) or "cardIdentifier" not in (node.get("properties") or {}):
             continue
         for key in ("startDate", "expiryDate"):
             if key in value:
-                checked += 1
-                if not (isinstance(value[key], str) and YEAR_MONTH.match(value[key])):
-                    problems.append(
-                        (
-                            f"{page.operation} {path}/{key} = {value[key]!r} is not YYYY-MM",
-                            page.response,
-                        )
-                    )
+                month = value[key]
+                ok = isinstance(month, str) and bool(YEAR_MONTH.match(month))
+                found.check(ok, page, f"{page.operation} {path}/{key} = {month!r} is not YYYY-MM")
         if "versionNumber" in value:
-            checked += 1
-            if not (isinstance(value["versionNumber"], str) and len(value["versionNumber"]) == 1):
-                problems.append(
-                    (
-                        f"{page.operation} {path}/versionNumber = {value['versionNumber']!r} is not one character",
-                        page.response,
-                    )
-                )
-    _judge(ctx, problems, checked)
+            version = value["versionNumber"]
+            ok = isinstance(version, str) and len(version) == 1
+            message = f"{page.operation} {path}/versionNumber = {version!r} is not one character"
+            found.check(ok, page, message)
+    found.judge()
 
 
 @rule("DSOP-END-AFTER-START")
 def end_after_start(ctx: RuleContext) -> None:
     corpus = _corpus(ctx)
     _, period_end = corpus.period
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, _, node, value, _ in _walk_pages(ctx, list(corpus.pages())):
         props = node.get("properties") or {}
         if not isinstance(value, Mapping) or "endDate" not in props or "startDate" not in props:
@@ -1543,30 +1497,20 @@ def end_after_start(ctx: RuleContext) -> None:
         end, start = value.get("endDate"), value.get("startDate")
         if not isinstance(end, str):
             continue
-        checked += 1
-        if isinstance(start, str) and end <= start:
-            problems.append(
-                (
-                    f"{page.operation} {path}: endDate {end} is not after startDate {start}",
-                    page.response,
-                )
-            )
+        message = f"{page.operation} {path}: endDate {end} is not after startDate {start}"
+        found.check(not (isinstance(start, str) and end <= start), page, message)
         if end > period_end.isoformat():
-            problems.append(
-                (
-                    f"{page.operation} {path}: endDate {end} lies after the period (still open)",
-                    page.response,
-                )
-            )
-    if checked == 0:
+            message = f"{page.operation} {path}: endDate {end} lies after the period (still open)"
+            found.problem(page, message)
+    if found.checked == 0:
         ctx.note("no endDate in the bodies")
-    _judge(ctx, problems, max(checked, 1))
+        found.checked = 1  # no end date anywhere is a pass (open accounts), not "not applicable"
+    found.judge()
 
 
 @rule("DSOP-ACCOUNT-REFERENCE-OPAQUE")
 def account_reference_opaque(ctx: RuleContext) -> None:
-    problems: list[tuple[str, ProbeResponse]] = []
-    checked = 0
+    found = _Findings(ctx)
     for page, path, raw, _, value, _ in _corpus_nodes(ctx):
         other = raw.get("x-kontrakt-distinct-from")
         if not isinstance(other, str) or not isinstance(value, str):
@@ -1577,12 +1521,9 @@ def account_reference_opaque(ctx: RuleContext) -> None:
         number = parent.get(other) if isinstance(parent, Mapping) else None
         if not isinstance(number, str) or value in PREDEFINED_REFERENCES:
             continue
-        checked += 1
-        if _reveals(value, number):
-            problems.append(
-                (f"{page.operation} {path} = {value!r} reveals {other} {number}", page.response)
-            )
-    _judge(ctx, problems, checked)
+        message = f"{page.operation} {path} = {value!r} reveals {other} {number}"
+        found.check(not _reveals(value, number), page, message)
+    found.judge()
 
 
 def _reveals(reference: str, number: str) -> bool:
