@@ -358,11 +358,39 @@ class Credentials:
         self.redactor.add(value[7:])
         return value[7:]
 
+    def named_headers(self, name: str) -> dict[str, str]:
+        """Every credential header of the named credential `credentials.<name>` (its own
+        subscription key as well as its token), or AuthUnavailable."""
+        configs = self.manifest.credentials.get(name)
+        if not configs:
+            raise AuthUnavailable(f"the manifest names no credentials.{name}")
+        auths = self._named.get(name)
+        if auths is None:
+            auths = self._named[name] = [_adapter(c) for c in configs]
+        request = httpx.Request("GET", self.manifest.base_url)
+        for auth in auths:
+            self._run(auth, request)
+        found = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        for config in configs:
+            if isinstance(config, ApiKeyAuth):
+                self.redactor.add_header(config.header)
+        bearer = found.get("authorization", "")
+        if bearer.lower().startswith("bearer "):
+            self.redactor.add(bearer[7:])
+        return found
+
     def wrong_scope_token(self) -> str:
-        """A token issued for `negative_auth.wrong_scope.scope`, or AuthUnavailable."""
+        """A token lacking the scope the profile needs: the token of `credentials.wrong_scope`
+        (a client of its own) when the manifest names one, else a token of the main client
+        issued for `negative_auth.wrong_scope.scope`; AuthUnavailable without either."""
+        if self.manifest.credentials.get("wrong_scope"):
+            return self.named_token("wrong_scope")
         wrong = self.manifest.negative_auth.wrong_scope
         if wrong is None:
-            raise AuthUnavailable("the manifest sets no negative_auth.wrong_scope")
+            raise AuthUnavailable(
+                "the manifest names neither credentials.wrong_scope (a client without the "
+                "scope) nor negative_auth.wrong_scope (a scope the main client may ask for)"
+            )
         if not any(isinstance(c, ClientCredentialsAuth | JwtBearerAuth) for c in self._configs):
             raise AuthUnavailable("a wrong-scope token needs a token flow in auth")
         return self.token(scope=wrong.scope)

@@ -1,8 +1,10 @@
-"""`kontrakt certify` and `kontrakt manifest-schema`: thin shells over the conformance library.
+"""`kontrakt certify`, `kontrakt init` and `kontrakt manifest-schema`: thin shells over the
+conformance library.
 
-Exit status: 0 when the profile passed, 1 when it failed (or the run was interrupted), 2 for a
-bad manifest or bad usage (nothing was sent). A report is written whenever the run started, even
-when the provider cannot be reached.
+certify's exit status: 0 when the profile passed at the run's level, 1 when it failed (or the
+run was interrupted), 2 for a bad manifest or bad usage (nothing was sent), 3 when the preflight
+found that the suite cannot run against this provider (no token, unreachable, the plain valid
+request refused: no rule ran). A report is written whenever the run started.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from conformance.report.formats import FORMATS
 if TYPE_CHECKING:
     from conformance.explore import ExploreSettings
     from conformance.manifest import Manifest
+    from conformance.profile import Profile
 
-__all__ = ["certify_command", "manifest_schema_command"]
+__all__ = ["EXIT_CANNOT_RUN", "certify_command", "init_command", "manifest_schema_command"]
+
+EXIT_CANNOT_RUN = 3
 
 
 def _headers(values: list[str]) -> dict[str, str]:
@@ -121,8 +126,27 @@ def certify_command(
             help="Tier 3 budget: N sequences, or NxM (N sequences of at most M steps).",
         ),
     ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            help="default: checks resting only on kontrakt's own assumptions warn; strict: they "
+            "fail. Overrides the manifest's level.",
+        ),
+    ] = None,
+    snapshot_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot-out",
+            help="Record the provider's snapshot (e.g. DAN metadata) to this JSON file, for the "
+            "versioning rules of a later run (manifest metadata_snapshot).",
+        ),
+    ] = None,
 ) -> None:
-    """Certify a provider against a rule profile; exit 0 only when the profile passes."""
+    """Certify a provider against a rule profile; exit 0 only when the profile passes.
+
+    Exit status: 0 passed, 1 failed, 2 bad manifest or usage, 3 cannot run (preflight).
+    """
     from rich.console import Console
 
     from conformance.manifest import ManifestError, load_manifest
@@ -136,6 +160,9 @@ def certify_command(
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         err.print(f"kontrakt certify: unknown --format {', '.join(unknown)}", markup=False)
+        raise typer.Exit(2)
+    if level is not None and level not in ("default", "strict"):
+        err.print(f"kontrakt certify: --level must be default or strict, not {level!r}")
         raise typer.Exit(2)
     if manifest is None and (profile is None or base_url is None):
         err.print("kontrakt certify: give a manifest, or --profile and --base-url", markup=False)
@@ -174,15 +201,87 @@ def certify_command(
     except ValueError as exc:
         err.print(f"kontrakt certify: --explore-budget: {exc}", markup=False)
         raise typer.Exit(2) from None
-    result = run_profile(chosen, loaded, seed=seed, console=err, explore=settings)
+    if snapshot_out is not None and chosen.rule_set.snapshot_taker is None:
+        err.print(
+            f"kontrakt certify: profile {chosen.id} records no snapshot (--snapshot-out)",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    result = run_profile(
+        chosen,
+        loaded,
+        seed=seed,
+        console=err,
+        explore=settings,
+        level="strict" if level == "strict" else ("default" if level else None),
+        snapshot_out=snapshot_out,
+    )
     result.rule_filter = list(rules or [])
     written = write_reports(result, out, formats)
     print_summary(Console(file=sys.stdout), result, written)
+    if result.cannot_run:
+        raise typer.Exit(EXIT_CANNOT_RUN)
     raise typer.Exit(0 if result.passed else 1)
 
 
-def manifest_schema_command() -> None:
-    """Print the JSON Schema of a provider manifest."""
+def manifest_schema_command(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Describe this profile's fixtures, credential roles and capabilities too.",
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of a provider manifest (of one profile's, with --profile)."""
     from conformance.manifest import manifest_schema
 
-    typer.echo(json.dumps(manifest_schema(), indent=2, ensure_ascii=False))
+    if profile is None:
+        typer.echo(json.dumps(manifest_schema(), indent=2, ensure_ascii=False))
+        return
+    from conformance.manifest_docs import profile_manifest_schema
+
+    chosen = _profile_or_exit(profile, "manifest-schema")
+    schema = profile_manifest_schema(chosen)
+    typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+def _profile_or_exit(profile: str, command: str) -> Profile:
+    from rich.console import Console
+
+    from conformance.profile import load_profile
+    from conformance.spec import SpecError
+
+    try:
+        return load_profile(profile)
+    except (SpecError, ImportError) as exc:
+        Console(stderr=True).print(f"kontrakt {command}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def init_command(
+    profile: Annotated[str, typer.Argument(help="Profile id, e.g. dsop-control/v2.0.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the manifest here (default: stdout)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output file.")
+    ] = False,
+) -> None:
+    """Write a commented starting manifest for a profile: every credential role, fixture and
+    capability its rules use, what each is for and which rules need it."""
+    from conformance.manifest_docs import starter_manifest
+
+    chosen = _profile_or_exit(profile, "init")
+    text = starter_manifest(chosen)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.exists() and not force:
+        typer.echo(f"kontrakt init: {output} exists (use --force to overwrite)", err=True)
+        raise typer.Exit(2)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(
+        f"wrote {output}: fill in the values marked FILL IN, then run `kontrakt certify {output}`"
+    )

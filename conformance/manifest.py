@@ -198,6 +198,16 @@ class Manifest(_Model):
     waivers: list[Waiver] = Field(default_factory=list)
     explore: Explore = Field(default_factory=Explore)
     environment: Literal["test", "production"] = "test"
+    level: Literal["default", "strict"] = Field(
+        default="default",
+        description="default: a check resting only on kontrakt's own assumption warns; strict: "
+        "it fails like a check of the publisher's text (certify --level overrides)",
+    )
+    metadata_snapshot: Path | None = Field(
+        default=None,
+        description="an earlier snapshot of this provider (certify --snapshot-out FILE) that "
+        "the versioning rules compare the provider with; without it they are not-applicable",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -346,6 +356,8 @@ def _paths(manifest: Manifest, base: Path, problems: list[str], single_auth: boo
         update["credentials"] = named
     if manifest.decryption_key is not None:
         update["decryption_key"] = resolve(manifest.decryption_key, "decryption_key")
+    if manifest.metadata_snapshot is not None:
+        update["metadata_snapshot"] = resolve(manifest.metadata_snapshot, "metadata_snapshot")
     if manifest.negative_auth.signing_key is not None:
         negative = manifest.negative_auth.model_copy(
             update={

@@ -19,6 +19,23 @@ A rule returns (pass) or raises `Failure` (fail; a warning for SHOULD/MAY rules)
 `NotApplicable` or `RuleError` (cannot be judged: an `error` verdict). A `ProbeError` escaping a
 rule (timeout, reset, invalid JSON, body over the cap) is a failure of that rule, with the
 exchange as evidence. Registering an id the spec's `x-kontrakt-rules` lacks fails at import.
+
+Basis. Every check rests on the publisher's text (`published`) or on one of kontrakt's own
+assumptions (an `A-...` id recorded in the spec). A check of the second kind never raises: it
+calls `ctx.deviate("A-SDIR-005", "...", answer)` (or passes `assumption=` to `expect_code`,
+`expect_status` or `fail`), and the rule goes on with its published checks. At the default level
+a rule whose only findings are deviations warns ("differs from kontrakt's proposal A-SDIR-005");
+at `level: strict` they are failures. A rule whose catalogue entry says `basis: assumption` turns
+every failure into such a deviation. Where the publisher's text allows several readings the rule
+accepts each and records the one it saw with `ctx.reading("...")`.
+
+Nothing to judge is not a pass: `ctx.judged(items, "accounts")` makes the rule `not-applicable`
+when a list it was about to check is empty (or a failure, with `must_exist=True`).
+
+Fixtures and credential roles a rule reads are declared on the rule set (`rules.fixture(...)`,
+`rules.role(...)`) with what each is for and which rules need it: `kontrakt init` and
+`kontrakt manifest-schema --profile` are written from these declarations, and a rule reading an
+undeclared one is an `error`, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -27,9 +44,9 @@ import fnmatch
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from conformance.probe import Exchange, Probe, ProbeResponse
+from conformance.probe import Exchange, Probe, ProbeError, ProbeResponse
 from conformance.spec import RuleInfo, Spec, SpecError
 
 if TYPE_CHECKING:
@@ -37,9 +54,13 @@ if TYPE_CHECKING:
     from conformance.manifest import Manifest
 
 __all__ = [
+    "Deviation",
     "ExploreRule",
     "Failure",
+    "FixtureSpec",
+    "Level",
     "NotApplicable",
+    "RoleSpec",
     "RuleContext",
     "RuleError",
     "RuleFunction",
@@ -58,8 +79,15 @@ def _evidence(items: Iterable[Exchange | ProbeResponse] | None) -> list[Exchange
     return found
 
 
+Level = Literal["default", "strict"]
+
+
 class Failure(AssertionError):
-    """The provider broke the rule. `evidence`: the exchanges (or responses) that show it."""
+    """The provider broke the rule. `evidence`: the exchanges (or responses) that show it.
+
+    With `assumption` (an `A-...` id) the broken demand is kontrakt's proposal, not the
+    publisher's: the runner records it as a deviation (a warning at the default level).
+    """
 
     def __init__(
         self,
@@ -67,11 +95,54 @@ class Failure(AssertionError):
         *,
         evidence: Iterable[Exchange | ProbeResponse] | None = None,
         rule_id: str | None = None,
+        assumption: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.evidence = _evidence(evidence)
         self.rule_id = rule_id
+        self.assumption = assumption
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A check that rests only on kontrakt's assumption `assumption` found the provider differs."""
+
+    assumption: str
+    message: str
+    evidence: tuple[Exchange, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return f"differs from kontrakt's proposal {self.assumption}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FixtureSpec:
+    """A test-data value a profile's rules read from the manifest's `fixtures`.
+
+    `required`: without it the rules cannot be judged (an `error`); an optional one missing
+    makes the rules that read it `not-applicable`, naming the fixture to add.
+    """
+
+    name: str
+    description: str
+    rules: tuple[str, ...]
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = True
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A credential role: a client of the provider's test environment that some rules need,
+    given in the manifest as `credentials.<name>` (or, for `main`, `auth`)."""
+
+    name: str
+    description: str
+    rules: tuple[str, ...]
+    required: bool = False
+    scope: str | None = None
 
 
 class Warn(Exception):
@@ -112,16 +183,124 @@ class RuleContext:
     credentials: Credentials
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    level: Level = "default"
+    deviations: list[Deviation] = field(default_factory=list)
+    readings: list[str] = field(default_factory=list)
+    rule_set: RuleSet | None = None
 
     @property
     def fixtures(self) -> Mapping[str, Any]:
         return self.manifest.fixtures
 
+    def _declared_fixture(self, name: str) -> FixtureSpec | None:
+        if self.rule_set is None or not self.rule_set.fixtures:
+            return None
+        spec = self.rule_set.fixtures.get(name)
+        if spec is None or self.rule.id not in spec.rules:
+            raise RuleError(
+                f"rule {self.rule.id} reads fixture {name!r}, which its profile does not declare "
+                "for it (a bug in the profile: RuleSet.fixture)"
+            )
+        return spec
+
     def fixture(self, name: str) -> Any:
-        """A manifest fixture; a missing one makes the rule an `error` (it cannot be judged)."""
+        """A manifest fixture. A missing required one makes the rule an `error` (it cannot be
+        judged); a missing optional one makes it `not-applicable`, naming the fixture."""
+        declared = self._declared_fixture(name)
         if name not in self.manifest.fixtures:
+            if declared is not None and not declared.required:
+                raise NotApplicable(
+                    f"the manifest gives no fixtures.{name} ({declared.description}); add it "
+                    "to judge this rule"
+                )
             raise RuleError(f"the manifest provides no fixture {name!r}, which this rule needs")
         return self.manifest.fixtures[name]
+
+    def has_fixture(self, name: str) -> bool:
+        """Whether the manifest gives fixture `name` (declared for this rule)."""
+        self._declared_fixture(name)
+        return name in self.manifest.fixtures
+
+    def _declared_role(self, name: str) -> RoleSpec | None:
+        if self.rule_set is None or not self.rule_set.roles:
+            return None
+        spec = self.rule_set.roles.get(name)
+        if spec is None or self.rule.id not in spec.rules:
+            raise RuleError(
+                f"rule {self.rule.id} uses credential role {name!r}, which its profile does not "
+                "declare for it (a bug in the profile: RuleSet.role)"
+            )
+        return spec
+
+    def has_role(self, name: str) -> bool:
+        """Whether the manifest names `credentials.<name>` (a role declared for this rule)."""
+        self._declared_role(name)
+        return bool(self.manifest.credentials.get(name))
+
+    def role_headers(self, name: str) -> dict[str, str]:
+        """The credential headers of role `name` (`credentials.<name>`). A missing optional role
+        makes the rule `not-applicable`, a required one an `error`."""
+        declared = self._declared_role(name)
+        if not self.manifest.credentials.get(name):
+            if declared is not None and not declared.required:
+                raise NotApplicable(
+                    f"the manifest names no credentials.{name} ({declared.description}); add it "
+                    "to judge this rule"
+                )
+            raise RuleError(f"the manifest names no credentials.{name}, which this rule needs")
+        return self.credentials.named_headers(name)
+
+    def role_token(self, name: str) -> str:
+        """The bearer token of role `name`; missing roles as in `role_headers`."""
+        headers = self.role_headers(name)
+        value = headers.get("authorization", "")
+        if not value.lower().startswith("bearer "):
+            raise RuleError(f"credentials.{name} yields no bearer token")
+        return value[7:]
+
+    def snapshot(self) -> Any:
+        """The earlier snapshot of this provider the manifest names (`metadata_snapshot`),
+        parsed; without one the rule is `not-applicable`, naming the command that records it."""
+        path = self.manifest.metadata_snapshot
+        if path is None:
+            raise NotApplicable(
+                "no earlier snapshot of this provider to compare with: record one with "
+                "`kontrakt certify MANIFEST --snapshot-out snapshot.json` and name it as "
+                "metadata_snapshot in the manifest of a later run"
+            )
+        import json
+
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RuleError(f"metadata_snapshot {path.name}: not readable JSON ({exc})") from None
+
+    # -- basis: published demands fail, assumptions only deviate -------------------------------
+
+    def deviate(self, assumption: str, message: str, *evidence: Exchange | ProbeResponse) -> None:
+        """Record that the provider differs from kontrakt's assumption `assumption` (an id the
+        spec records). Never raises: the rule goes on with its published checks."""
+        if assumption not in self.spec.assumptions:
+            raise RuleError(
+                f"rule {self.rule.id} cites assumption {assumption!r}, which {self.spec.id} "
+                "does not record (a bug in the profile)"
+            )
+        self.deviations.append(Deviation(assumption, message, tuple(_evidence(evidence))))
+
+    def reading(self, text: str) -> None:
+        """The reading of an open clause the provider was seen to follow (one of several
+        the publisher's text allows), for the report."""
+        if text not in self.readings:
+            self.readings.append(text)
+
+    def judged(self, items: Collection[Any], what: str, *, must_exist: bool = False) -> None:
+        """`items` are what the rule judges: none makes it `not-applicable` (nothing to judge),
+        or a failure when the profile says they must exist."""
+        if items:
+            return
+        if must_exist:
+            raise self.fail(f"found no {what}, which the provider must have for this rule")
+        raise NotApplicable(f"nothing to judge: found no {what}")
 
     def fixture_path(self, name: str, value: Any = None) -> Path:
         """A file named by fixture `name` (or `value`, one item of it), read relative to the
@@ -148,35 +327,72 @@ class RuleContext:
         """A line for the report beside the verdict (what was checked, what was skipped)."""
         self.notes.append(text)
 
-    def fail(self, message: str, *evidence: Exchange | ProbeResponse) -> Failure:
-        """A `Failure` of this rule, to `raise`: `raise ctx.fail("...", answer)`."""
-        return Failure(message, evidence=evidence, rule_id=self.rule.id)
+    def fail(
+        self, message: str, *evidence: Exchange | ProbeResponse, assumption: str | None = None
+    ) -> Failure:
+        """A `Failure` of this rule, to `raise`: `raise ctx.fail("...", answer)`.
+
+        With `assumption` the demand is kontrakt's proposal: the runner records a deviation
+        (a warning at the default level) instead of a failure.
+        """
+        if assumption is not None and assumption not in self.spec.assumptions:
+            raise RuleError(
+                f"rule {self.rule.id} cites assumption {assumption!r}, which {self.spec.id} "
+                "does not record (a bug in the profile)"
+            )
+        return Failure(message, evidence=evidence, rule_id=self.rule.id, assumption=assumption)
 
     # -- assertions rule authors use over and over -------------------------------------------
 
-    def expect_status(self, response: ProbeResponse, *statuses: int) -> None:
-        if response.status not in statuses:
-            wanted = " or ".join(str(s) for s in statuses)
-            raise Failure(
-                f"expected HTTP {wanted}, got {response.status}",
-                evidence=[response],
-                rule_id=self.rule.id,
-            )
+    def expect_status(
+        self, response: ProbeResponse, *statuses: int, assumption: str | None = None
+    ) -> bool:
+        """The answer has one of `statuses`. With `assumption` (the statuses are kontrakt's
+        proposal) a different status is a deviation and the call returns False."""
+        if response.status in statuses:
+            return True
+        wanted = " or ".join(str(s) for s in statuses)
+        message = f"expected HTTP {wanted}, got {response.status}"
+        if assumption is not None:
+            self.deviate(assumption, message, response)
+            return False
+        raise Failure(message, evidence=[response], rule_id=self.rule.id)
 
-    def expect_code(self, response: ProbeResponse, codes: Collection[str | int]) -> None:
-        """The body carries one of `codes` at the catalogue's code pointer."""
-        body = response.json()
+    def expect_code(
+        self,
+        response: ProbeResponse,
+        codes: Collection[str | int],
+        *,
+        assumption: str | None = None,
+        published: bool = False,
+    ) -> bool:
+        """The body carries one of `codes` at the catalogue's code pointer.
+
+        The basis: `assumption` names the assumption the code (or the situation-to-code mapping)
+        rests on; without it the catalogue's own assumption applies when the publisher names no
+        codes (`x-kontrakt-error-catalogue.assumption`), unless `published`. A missing or other
+        code is then a deviation (the call returns False), not a failure.
+        """
+        basis = assumption or (None if published else self.spec.code_assumption)
+        try:
+            body = response.json()
+        except ProbeError:
+            if basis is None:
+                raise
+            self.deviate(basis, "the error answer has no JSON body to carry a code", response)
+            return False
         found = self.spec.code_of(body)
         # Catalogue keys are strings; DAN's bodies carry them as integers (code-type: integer).
         wanted_codes = {str(code) for code in codes}
-        if not any(str(code) in wanted_codes for code in found):
-            wanted = ", ".join(sorted(str(c) for c in codes))
-            got = ", ".join(str(c) for c in found) or "no code"
-            raise Failure(
-                f"expected code {wanted} at {self.spec.code_pointer}, got {got}",
-                evidence=[response],
-                rule_id=self.rule.id,
-            )
+        if any(str(code) in wanted_codes for code in found):
+            return True
+        wanted = ", ".join(sorted(str(c) for c in codes))
+        got = ", ".join(str(c) for c in found) or "no code"
+        message = f"expected code {wanted} at {self.spec.code_pointer}, got {got}"
+        if basis is not None:
+            self.deviate(basis, message, response)
+            return False
+        raise Failure(message, evidence=[response], rule_id=self.rule.id)
 
     def expect_valid(
         self, response: ProbeResponse, operation: str, status: str | int | None = None
@@ -259,6 +475,74 @@ class RuleSet:
         self.functions: dict[str, RuleFunction] = {}
         self.schema_rules: dict[str, Mapping[str, Any]] = {}
         self.explore_rules: dict[str, ExploreRule] = {}
+        self.fixtures: dict[str, FixtureSpec] = {}
+        self.roles: dict[str, RoleSpec] = {}
+        self.capabilities: dict[str, str] = {}
+        self.preflight_check: RuleCallable | None = None
+        self.snapshot_taker: Callable[[RuleContext], Any] | None = None
+
+    # -- what a manifest must give: declared once, read by init, manifest-schema and ctx ----
+
+    def _known_rules(self, rules: Sequence[str], what: str) -> tuple[str, ...]:
+        unknown = [r for r in rules if r not in self.spec.rules and r != "PREFLIGHT"]
+        if unknown:
+            raise SpecError(f"{what} names rules {self.spec.id} does not have: {unknown}")
+        return tuple(rules)
+
+    def fixture(
+        self,
+        name: str,
+        description: str,
+        *,
+        rules: Sequence[str],
+        schema: Mapping[str, Any] | None = None,
+        required: bool = True,
+        example: Any = None,
+    ) -> None:
+        """Declare a fixture the rules `rules` read (`ctx.fixture(name)`)."""
+        if name in self.fixtures:
+            raise SpecError(f"fixture {name!r} is declared twice")
+        self.fixtures[name] = FixtureSpec(
+            name,
+            description,
+            self._known_rules(rules, f"fixture {name!r}"),
+            dict(schema) if schema is not None else {"type": "string"},
+            required,
+            example,
+        )
+
+    def role(
+        self,
+        name: str,
+        description: str,
+        *,
+        rules: Sequence[str],
+        required: bool = False,
+        scope: str | None = None,
+    ) -> None:
+        """Declare a credential role (`credentials.<name>` in the manifest) the rules `rules`
+        use (`ctx.role_token(name)`, `ctx.role_headers(name)`)."""
+        if name in self.roles:
+            raise SpecError(f"credential role {name!r} is declared twice")
+        self.roles[name] = RoleSpec(
+            name, description, self._known_rules(rules, f"role {name!r}"), required, scope
+        )
+
+    def capability(self, name: str, description: str) -> None:
+        """Describe a capability a manifest may claim (rules name it in the catalogue)."""
+        self.capabilities[name] = description
+
+    def preflight(self, func: RuleCallable) -> RuleCallable:
+        """Register the profile's plain valid request, sent before the first rule: a failure
+        ends the run as `cannot-run` (raise `Failure` with the diagnosis)."""
+        self.preflight_check = func
+        return func
+
+    def snapshot(self, func: Callable[[RuleContext], Any]) -> Callable[[RuleContext], Any]:
+        """Register what `certify --snapshot-out` records of the provider (JSON-able), for the
+        versioning rules of a later run (`metadata_snapshot` in the manifest)."""
+        self.snapshot_taker = func
+        return func
 
     def rule(
         self, rule_id: str, *, capability: str | None = None

@@ -1,21 +1,32 @@
 """Runs a profile against a provider: each rule in isolation, in catalogue order, to a verdict.
 
-Verdicts: `pass`, `fail` (a MUST rule broken), `warn` (a SHOULD/MAY rule broken, or `Warn`),
-`not-applicable`, `waived` (a valid manifest waiver covers a non-pass), `error` (the rule could
-not be judged: a missing fixture or credential, an exhausted request budget, or a bug in the rule,
-whose traceback is summarised). An exception in one rule never stops the others; Ctrl-C stops the
-run and the partial result is marked `complete: false` so that a report is still written.
+Verdicts: `pass`, `fail` (a MUST rule broken), `warn` (a SHOULD/MAY rule broken, or `Warn`, or
+only kontrakt's assumptions differ), `not-applicable`, `waived` (a valid manifest waiver covers a
+non-pass), `error` (the rule could not be judged: a missing fixture or credential, an exhausted
+request budget, or a bug in the rule, whose traceback is summarised). An exception in one rule
+never stops the others; Ctrl-C stops the run and the partial result is marked `complete: false`
+so that a report is still written.
+
+Levels. Each rule gets a verdict at both levels from one run: at `default` a deviation from one of
+kontrakt's assumptions (see `conformance.registry`) warns; at `strict` it fails a MUST rule. The
+run's `level` (manifest `level`, `certify --level`) decides the exit status; reports show both.
+
+Preflight. Before the first rule the suite fetches every token and sends the profile's plain valid
+request. When that fails the run's verdict is `cannot-run` with a diagnosis and no rule runs: a
+wrong secret is not forty failed rules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -24,11 +35,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from conformance.auth import AuthUnavailable, Credentials
 from conformance.manifest import Manifest, Waiver
+from conformance.preflight import preflight_info, run_preflight
 from conformance.probe import BudgetExhausted, Exchange, Probe, ProbeError, ReadOnlyViolation
 from conformance.profile import Profile
 from conformance.redact import Redactor
 from conformance.registry import (
+    Deviation,
     Failure,
+    Level,
     NotApplicable,
     RuleContext,
     RuleError,
@@ -43,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VERDICTS",
+    "Preflight",
     "RuleResult",
     "RunResult",
     "Verdict",
@@ -80,6 +95,10 @@ class RuleResult:
     outcome: Verdict | None = None  # the verdict a waiver replaced
     waiver: Waiver | None = None
     exploration: dict[str, Any] | None = None  # tier 3: seed, budget, finding, sequence
+    deviations: list[Deviation] = field(default_factory=list)
+    readings: list[str] = field(default_factory=list)
+    # The verdict at each level (before waivers); `verdict` is the run's level's, waived or not.
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rule: RuleFunction, verdict: Verdict, message: str = "") -> RuleResult:
@@ -93,6 +112,25 @@ class RuleResult:
     @property
     def severity(self) -> str:
         return self.info.severity
+
+    @property
+    def basis(self) -> str:
+        """What the verdict rests on: `assumption` when only kontrakt's assumptions differ (or
+        the whole rule is one), else `published`."""
+        if self.info.basis == "assumption":
+            return "assumption"
+        if self.deviations and self.verdicts.get("default") in ("pass", "warn"):
+            return "assumption"
+        return "published"
+
+
+@dataclass
+class Preflight:
+    """The plain valid request before the first rule: `ok`, `cannot-run` or `skipped`."""
+
+    status: Literal["ok", "cannot-run", "skipped"]
+    diagnosis: str = ""
+    evidence: list[Exchange] = field(default_factory=list)
 
 
 @dataclass
@@ -122,6 +160,10 @@ class RunResult:
     requests_sent: int = 0
     rule_filter: list[str] = field(default_factory=list)
     explore: ExploreSettings | None = None
+    level: Level = "default"
+    preflight: Preflight | None = None
+    snapshot_path: str | None = None
+    snapshot_error: str | None = None
 
     @classmethod
     def begin(
@@ -146,21 +188,46 @@ class RunResult:
             **more,
         )
 
-    def counts(self) -> dict[str, int]:
-        counter = Counter(r.verdict for r in self.results)
+    def counts(self, level: Level | None = None) -> dict[str, int]:
+        """Rules per verdict at `level` (default: the run's level; waivers applied)."""
+        counter = Counter(self._verdict(r, level) for r in self.results)
         return {verdict: counter.get(verdict, 0) for verdict in VERDICTS}
+
+    def _verdict(self, rule: RuleResult, level: Level | None) -> Verdict:
+        if level is None or level == self.level or not rule.verdicts:
+            return rule.verdict
+        found = rule.verdicts.get(level, rule.verdict)
+        if rule.waiver is not None and found in ("fail", "warn", "error"):
+            return "waived"
+        return found
+
+    @property
+    def cannot_run(self) -> bool:
+        return self.preflight is not None and self.preflight.status == "cannot-run"
+
+    @property
+    def verdict(self) -> Literal["passed", "failed", "cannot-run"]:
+        if self.cannot_run:
+            return "cannot-run"
+        return "passed" if self.passed else "failed"
+
+    def passed_at(self, level: Level | None = None) -> bool:
+        """The pass policy at `level`: complete, and no MUST rule failed or could not be judged.
+
+        A run that judged nothing (no rule automated or selected), or could not run, certifies
+        nothing.
+        """
+        if not self.complete or not self.results or self.cannot_run:
+            return False
+        return not any(
+            r.severity == "MUST" and self._verdict(r, level) in ("fail", "error")
+            for r in self.results
+        )
 
     @property
     def passed(self) -> bool:
-        """The pass policy: complete, and no MUST rule failed or could not be judged.
-
-        A run that judged nothing (no rule automated or selected) certifies nothing.
-        """
-        if not self.complete or not self.results:
-            return False
-        return not any(
-            r.severity == "MUST" and r.verdict in ("fail", "error") for r in self.results
-        )
+        """The pass policy at the run's level."""
+        return self.passed_at(None)
 
     @property
     def duration_s(self) -> float:
@@ -192,12 +259,57 @@ def _waiver_for(
     return valid, expired
 
 
+def _assumed_failure(exc: Failure, info: RuleInfo) -> str | None:
+    """The assumption a failure rests on: its own, or the rule's when the rule is one."""
+    if exc.assumption is not None:
+        return exc.assumption
+    if info.basis == "assumption":
+        return info.assumption_id
+    return None
+
+
+def _judge_levels(result: RuleResult, ctx: RuleContext) -> None:
+    """The verdict at both levels from the published outcome and the deviations; `verdict`
+    becomes the one of the run's level."""
+    result.deviations = list(ctx.deviations)
+    result.readings = list(ctx.readings)
+    published = result.verdict
+    if result.deviations and published in ("pass", "warn"):
+        texts = "; ".join(d.text for d in result.deviations[:3])
+        more = len(result.deviations) - 3
+        if more > 0:
+            texts += f" (+{more} more)"
+        message = texts if published == "pass" else f"{result.message}; {texts}"
+        strict: Verdict = _verdict_for_failure(result.info)
+        result.verdicts = {"default": "warn", "strict": strict}
+        result.message = message
+        if not result.evidence:
+            result.evidence = [e for d in result.deviations for e in d.evidence]
+    else:
+        if (result.deviations and published == "fail") or result.deviations:
+            result.notes.extend(d.text for d in result.deviations)
+        result.verdicts = {"default": published, "strict": published}
+    result.verdict = result.verdicts[ctx.level]
+
+
 def _run_one(rule: RuleFunction, ctx: RuleContext, redactor: Redactor) -> RuleResult:
-    info = rule.info
     result = RuleResult.of(rule, "pass")
+    try:
+        _call(rule, ctx, result, redactor)
+    finally:
+        _judge_levels(result, ctx)
+    return result
+
+
+def _call(rule: RuleFunction, ctx: RuleContext, result: RuleResult, redactor: Redactor) -> None:
+    info = rule.info
     try:
         rule.func(ctx)
     except Failure as exc:
+        assumed = _assumed_failure(exc, info)
+        if assumed is not None:
+            ctx.deviations.append(Deviation(assumed, exc.message, tuple(exc.evidence)))
+            return
         result.verdict = _verdict_for_failure(info)
         result.message = exc.message
         result.evidence = exc.evidence
@@ -211,9 +323,14 @@ def _run_one(rule: RuleFunction, ctx: RuleContext, redactor: Redactor) -> RuleRe
     except BudgetExhausted:
         raise
     except ProbeError as exc:
+        message = f"{exc.kind}: {exc.message}"
+        evidence = [exc.exchange] if exc.exchange is not None else []
+        if info.basis == "assumption" and info.assumption_id is not None:
+            ctx.deviations.append(Deviation(info.assumption_id, message, tuple(evidence)))
+            return
         result.verdict = _verdict_for_failure(info)
-        result.message = f"{exc.kind}: {exc.message}"
-        result.evidence = [exc.exchange] if exc.exchange is not None else []
+        result.message = message
+        result.evidence = evidence
     except (RuleError, AuthUnavailable, ReadOnlyViolation) as exc:
         result.verdict = "error"
         result.message = str(exc)
@@ -221,7 +338,6 @@ def _run_one(rule: RuleFunction, ctx: RuleContext, redactor: Redactor) -> RuleRe
         result.verdict = "error"
         result.message = f"the rule raised {type(exc).__name__}: {exc}"
         result.notes.append(_summarise(exc, redactor))
-    return result
 
 
 def _explore(
@@ -232,6 +348,21 @@ def _explore(
     settings: ExploreSettings,
 ) -> None:
     """Tier 3 after the rule's own function: a finding fails the rule (warns for SHOULD/MAY)."""
+    before = outcome.verdict
+    try:
+        _explore_into(outcome, entry, ctx, redactor, settings)
+    finally:
+        if outcome.verdict != before:
+            outcome.verdicts = {"default": outcome.verdict, "strict": outcome.verdict}
+
+
+def _explore_into(
+    outcome: RuleResult,
+    entry: ExploreRule,
+    ctx: RuleContext,
+    redactor: Redactor,
+    settings: ExploreSettings,
+) -> None:
     from conformance.explore import ExplorationFailure, run_exploration
 
     judged = outcome.verdict in ("pass", "not-applicable")
@@ -288,17 +419,25 @@ def run_profile(
     today: dt.date | None = None,
     on_result: Callable[[RuleResult], None] | None = None,
     explore: ExploreSettings | None = None,
+    level: Level | None = None,
+    snapshot_out: Path | None = None,
+    preflight: bool = True,
 ) -> RunResult:
     """Run every rule of `profile` against the manifest's provider and judge it.
 
     `progress=None` shows a progress bar when `console` is a terminal. `transport` replaces the
     network (tests); `token_transport` does the same for token endpoints. `explore` runs tier 3
     (the exploratory stateful run) after each rule the profile gave it (`explore_rule`).
+    `level` overrides the manifest's. `snapshot_out` records the profile's snapshot of the
+    provider after the preflight. `preflight=False` skips the preflight (tests of one rule).
     """
     console = console or Console(stderr=True)
     today = today or dt.date.today()
     started = dt.datetime.now(dt.UTC)
-    result = RunResult.begin(profile, manifest, seed=seed, started_at=started, explore=explore)
+    chosen_level: Level = level or manifest.level
+    result = RunResult.begin(
+        profile, manifest, seed=seed, started_at=started, explore=explore, level=chosen_level
+    )
     explore_rules = profile.rule_set.explore_rules if explore is not None else {}
     redactor = Redactor(manifest.secrets(), headers=manifest.credential_headers())
     credentials = Credentials(manifest, redactor, transport=token_transport or transport)
@@ -324,19 +463,38 @@ def run_profile(
         transient=True,
         disable=not show,
     )
+
+    def context(info: RuleInfo) -> RuleContext:
+        return RuleContext(
+            rule=info,
+            spec=profile.spec,
+            manifest=manifest,
+            probe=probe,
+            credentials=credentials,
+            seed=seed,
+            level=chosen_level,
+            rule_set=profile.rule_set,
+        )
+
     try:
+        if preflight or snapshot_out is not None:
+            result.preflight = run_preflight(profile, context(preflight_info(profile.spec)))
+            probe.take_exchanges()
+            if result.cannot_run:
+                return result
+        if snapshot_out is not None:
+            try:
+                result.snapshot_path = str(
+                    _take_snapshot(profile, context(preflight_info(profile.spec)), snapshot_out)
+                )
+            except (ProbeError, RuleError, NotApplicable, Failure, OSError) as exc:
+                result.snapshot_error = redactor.text(str(exc))
+            probe.take_exchanges()
         with bar:
             task = bar.add_task(profile.id, total=len(profile.rules))
             for rule in profile.rules:
                 bar.update(task, description=rule.id)
-                ctx = RuleContext(
-                    rule=rule.info,
-                    spec=profile.spec,
-                    manifest=manifest,
-                    probe=probe,
-                    credentials=credentials,
-                    seed=seed,
-                )
+                ctx = context(rule.info)
                 clock = time.monotonic()
                 before = probe.sent
                 if stopped is not None:
@@ -392,6 +550,19 @@ def run_profile(
     finally:
         probe.close()
         credentials.close()
+        _close(result, probe, stopped, manifest, profile, applied, today)
+    return result
+
+
+def _close(
+    result: RunResult,
+    probe: Probe,
+    stopped: str | None,
+    manifest: Manifest,
+    profile: Profile,
+    applied: set[int],
+    today: dt.date,
+) -> None:
     result.requests_sent = probe.sent
     result.finished_at = dt.datetime.now(dt.UTC)
     if stopped is not None and result.stop_reason is None:
@@ -407,7 +578,18 @@ def run_profile(
         else:
             status = "unused"
         result.waivers.append(WaiverStatus(waiver, status))
-    return result
+
+
+def _take_snapshot(profile: Profile, ctx: RuleContext, path: Path) -> Path:
+    """Record the profile's snapshot of the provider (`certify --snapshot-out`) as JSON."""
+    taker = profile.rule_set.snapshot_taker
+    if taker is None:
+        raise RuleError(f"profile {profile.id} records no snapshot")
+    data = taker(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def error_result(profile: Profile, manifest: Manifest, message: str, *, seed: int = 0) -> RunResult:

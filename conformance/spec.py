@@ -24,6 +24,7 @@ from kontrakt.specfile import SpecLoadError, read_spec
 
 __all__ = [
     "HTTP_METHODS",
+    "Basis",
     "ErrorUse",
     "Operation",
     "RuleInfo",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 Severity = Literal["MUST", "SHOULD", "MAY"]
+# Where a demand comes from: the publisher's text or OpenAPI, or kontrakt's own assumption.
+Basis = Literal["published", "assumption"]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _DOC_URI = "urn:kontrakt:document"
 
@@ -52,6 +55,14 @@ class RuleInfo:
     capability: str | None = None
     codes: tuple[str, ...] = ()
     assumption: Mapping[str, Any] | None = None
+    basis: Basis = "published"
+
+    @property
+    def assumption_id(self) -> str | None:
+        """The id of the rule's own assumption (`A-SDIR-019`), if it records one."""
+        if isinstance(self.assumption, Mapping) and self.assumption.get("id"):
+            return str(self.assumption["id"])
+        return None
 
 
 @dataclass(frozen=True)
@@ -296,6 +307,13 @@ class Spec:
             severity = entry.get("severity", "MUST")
             if severity not in ("MUST", "SHOULD", "MAY"):
                 raise SpecError(f"x-kontrakt-rules.{rule_id}: unknown severity {severity!r}")
+            basis = entry.get("basis", "published")
+            if basis not in ("published", "assumption"):
+                raise SpecError(f"x-kontrakt-rules.{rule_id}: unknown basis {basis!r}")
+            if basis == "assumption" and not isinstance(entry.get("assumption"), Mapping):
+                raise SpecError(
+                    f"x-kontrakt-rules.{rule_id}: basis assumption needs the assumption it rests on"
+                )
             found[str(rule_id)] = RuleInfo(
                 id=str(rule_id),
                 title=str(entry.get("title", rule_id)),
@@ -304,7 +322,30 @@ class Spec:
                 capability=entry.get("capability"),
                 codes=tuple(entry.get("codes") or ()),
                 assumption=entry.get("assumption"),
+                basis=basis,
             )
+        return found
+
+    @cached_property
+    def assumptions(self) -> dict[str, str]:
+        """Every assumption id the document records (anywhere), with its statement."""
+        found: dict[str, str] = {}
+
+        def walk(node: Any) -> None:
+            if isinstance(node, Mapping):
+                for key, child in node.items():
+                    if key in ("assumption", "x-kontrakt-assumption") and isinstance(
+                        child, Mapping
+                    ):
+                        if child.get("id"):
+                            found.setdefault(str(child["id"]), str(child.get("statement", "")))
+                    else:
+                        walk(child)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(self.data)
         return found
 
     # -- error catalogue and uses --------------------------------------------------------------
@@ -312,6 +353,16 @@ class Spec:
     @property
     def error_catalogue(self) -> Mapping[str, Any]:
         return self.extension("error-catalogue") or {}
+
+    @property
+    def code_assumption(self) -> str | None:
+        """The assumption id under which the whole code vocabulary is kontrakt's proposal
+        (`x-kontrakt-error-catalogue.assumption`, e.g. A-SDIR-005), or None when the publisher
+        names the codes. A code check resting only on it warns at the default level."""
+        entry = self.error_catalogue.get("assumption")
+        if isinstance(entry, Mapping) and entry.get("id"):
+            return str(entry["id"])
+        return None
 
     @property
     def code_pointer(self) -> str:

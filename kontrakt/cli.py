@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from conformance.command import certify_command, manifest_schema_command
+from conformance.command import certify_command, init_command, manifest_schema_command
 from generator.command import generate_command
 from kontrakt.diff.command import diff_command
 from sandbox.command import serve_command
@@ -87,6 +87,7 @@ app.command("diff")(diff_command)
 app.command("generate")(generate_command)
 app.command("certify")(certify_command)
 app.command("manifest-schema")(manifest_schema_command)
+app.command("init")(init_command)
 app.command("serve")(serve_command)
 
 

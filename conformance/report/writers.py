@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from conformance.registry import Level
 from conformance.report.formats import FORMATS
 from conformance.runner import VERDICTS, RuleResult, RunResult
 
@@ -62,6 +63,18 @@ def _rule(result: RuleResult) -> dict[str, Any]:
             "expires": result.waiver.expires.isoformat(),
         },
         "evidence": [e.to_dict() for e in result.evidence],
+        "basis": result.basis,
+        "assumption": info.assumption_id,
+        "verdicts": dict(result.verdicts),
+        "deviations": [
+            {
+                "assumption": d.assumption,
+                "message": d.message,
+                "evidence": [e.to_dict() for e in d.evidence[:2]],
+            }
+            for d in result.deviations
+        ],
+        "readings": list(result.readings),
     }
     if result.exploration is not None:
         found["exploration"] = dict(result.exploration)
@@ -82,7 +95,26 @@ def report_dict(result: RunResult) -> dict[str, Any]:
         "duration_s": round(result.duration_s, 3),
         "complete": result.complete,
         "stop_reason": result.stop_reason,
+        "level": result.level,
+        "verdict": result.verdict,
         "passed": result.passed,
+        "levels": {
+            level: {
+                "passed": result.passed_at(level),
+                "counts": {**result.counts(level), "not-automated": len(result.not_automated)},
+            }
+            for level in ("default", "strict")
+        },
+        "preflight": None
+        if result.preflight is None
+        else {
+            "status": result.preflight.status,
+            "diagnosis": result.preflight.diagnosis,
+            "evidence": [e.to_dict() for e in result.preflight.evidence],
+        },
+        "snapshot": None
+        if result.snapshot_path is None and result.snapshot_error is None
+        else {"path": result.snapshot_path, "error": result.snapshot_error},
         "rule_filter": list(result.rule_filter),
         "requests_sent": result.requests_sent,
         "counts": {**result.counts(), "not-automated": len(result.not_automated)},
@@ -187,7 +219,12 @@ def certificate(data: dict[str, Any]) -> dict[str, Any]:
         "date": (data["finished_at"] or data["started_at"])[:10],
         "seed": data["seed"],
         "rules_passed": passed,
+        "level": data["level"],
         "counts": data["counts"],
+        "levels": data["levels"],
+        "assumption_warnings": sorted(
+            {d["assumption"] for r in data["rules"] for d in r["deviations"]}
+        ),
         "waived": [r["id"] for r in data["rules"] if r["verdict"] == "waived"],
     }
 
@@ -201,7 +238,12 @@ def _certificate_md(cert: dict[str, Any]) -> str:
         f"- spec sha256: `{cert['spec_sha256']}`",
         f"- date: {cert['date']}",
         f"- seed: {cert['seed']}",
+        f"- level: {cert['level']} (strict: "
+        + ("passed" if cert["levels"]["strict"]["passed"] else "not passed")
+        + ")",
         f"- rules passed: {len(cert['rules_passed'])}",
+        "- differs from kontrakt's own assumptions (warnings, not failures at the default "
+        f"level): {', '.join(cert['assumption_warnings']) or 'none'}",
         f"- waived: {', '.join(cert['waived']) or 'none'}",
         f"- not automated: {cert['counts']['not-automated']}",
         "",
@@ -278,9 +320,34 @@ def print_summary(
             console.print(f"  {exchange.curl}", markup=False, highlight=False)
     if not result.complete:
         console.print(f"[yellow]incomplete run:[/] {escape(result.stop_reason or '')}")
-    banner = "[bold green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    if result.cannot_run and result.preflight is not None:
+        console.print(
+            f"[bold magenta]CANNOT RUN[/] {escape(result.preflight.diagnosis)}", highlight=False
+        )
+        for exchange in result.preflight.evidence[:1]:
+            console.print(f"  {exchange.curl}", markup=False, highlight=False)
+    if result.snapshot_path is not None:
+        console.print(f"snapshot: {result.snapshot_path}", markup=False, highlight=False)
+    if result.snapshot_error is not None:
+        console.print(f"[yellow]no snapshot:[/] {escape(result.snapshot_error)}")
+    assumed = sorted({d.assumption for r in result.results for d in r.deviations})
+    if assumed:
+        console.print(
+            f"differs from kontrakt's own assumptions (warnings at the default level, failures "
+            f"at strict): {', '.join(assumed)}",
+            markup=False,
+            highlight=False,
+        )
+    banner = {
+        "passed": "[bold green]PASSED[/]",
+        "failed": "[bold red]FAILED[/]",
+        "cannot-run": "[bold magenta]CANNOT RUN[/]",
+    }[result.verdict]
+    other: Level = "strict" if result.level == "default" else "default"
     console.print(
-        f"profile {result.profile}: {banner} ({result.requests_sent} requests, seed {result.seed})"
+        f"profile {result.profile}: {banner} at level {result.level} "
+        f"({other}: {'passed' if result.passed_at(other) else 'not passed'}; "
+        f"{result.requests_sent} requests, seed {result.seed})"
     )
     for name, path in (written or {}).items():
         console.print(f"  {name}: {path}", markup=False, highlight=False)
