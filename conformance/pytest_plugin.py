@@ -49,13 +49,21 @@ class KontraktItem(pytest.Item):
         single = type(profile)(
             spec=profile.spec, rules=(self.rule,), not_automated=(), rule_set=profile.rule_set
         )
+        checked = state.get("preflight")
+        if checked is not None and checked.status == "cannot-run":
+            raise _RuleFailed(f"CANNOT RUN (preflight): {checked.diagnosis}")
         run = run_profile(
             single,
             state["manifest"],
             seed=state["seed"],
             progress=False,
             transport=state.get("transport"),
+            preflight=checked is None,
         )
+        if checked is None:
+            state["preflight"] = run.preflight
+            if run.cannot_run and run.preflight is not None:
+                raise _RuleFailed(f"CANNOT RUN (preflight): {run.preflight.diagnosis}")
         outcome = run.results[0] if run.results else None
         if outcome is None:
             raise KeyboardInterrupt

@@ -146,9 +146,9 @@ def _junit(data: dict[str, Any]) -> bytes:
     suite = ET.Element(
         "testsuite",
         name=f"kontrakt certify {data['profile']}",
-        tests=str(len(data["rules"])),
+        tests=str(len(data["rules"]) + (1 if data["verdict"] == "cannot-run" else 0)),
         failures=str(counts["fail"]),
-        errors=str(counts["error"]),
+        errors=str(counts["error"] + (1 if data["verdict"] == "cannot-run" else 0)),
         skipped=str(counts["not-applicable"] + counts["waived"]),
         time=f"{data['duration_s']:.3f}",
         timestamp=str(data["started_at"]),
@@ -161,6 +161,13 @@ def _junit(data: dict[str, Any]) -> bytes:
         ("complete", str(data["complete"]).lower()),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
+    preflight = data.get("preflight") or {}
+    if preflight.get("status") == "cannot-run":
+        case = ET.SubElement(
+            suite, "testcase", classname=data["profile"], name="PREFLIGHT [MUST]", time="0.000"
+        )
+        node = ET.SubElement(case, "error", message=preflight["diagnosis"], type="cannot-run")
+        node.text = "\n".join(e["curl"] for e in preflight["evidence"])
     for rule in data["rules"]:
         case = ET.SubElement(
             suite,

@@ -223,6 +223,7 @@ def test_preflight_ends_a_run_that_cannot_work_as_cannot_run(
     data = json.loads(written["json"].read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["verdict"] == "cannot-run" and data["preflight"]["status"] == "cannot-run"
+    assert 'name="PREFLIGHT [MUST]"' in written["junit"].read_text()
     assert "s3cret-value" not in "".join(p.read_text() for p in tmp_path.iterdir())
     assert not (tmp_path / "certificate.json").exists()
 
