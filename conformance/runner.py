@@ -214,15 +214,15 @@ class RunResult:
     def passed_at(self, level: Level | None = None) -> bool:
         """The pass policy at `level`: complete, and no MUST rule failed or could not be judged.
 
-        A run that judged nothing (no rule automated or selected), or could not run, certifies
-        nothing.
+        A run that judged nothing (no rule automated or selected, or every rule not applicable),
+        or could not run, certifies nothing.
         """
         if not self.complete or not self.results or self.cannot_run:
             return False
-        return not any(
-            r.severity == "MUST" and self._verdict(r, level) in ("fail", "error")
-            for r in self.results
-        )
+        verdicts = [(r.severity, self._verdict(r, level)) for r in self.results]
+        if not any(v in ("pass", "warn", "waived") for _, v in verdicts):
+            return False  # every rule not applicable: nothing was judged
+        return not any(s == "MUST" and v in ("fail", "error") for s, v in verdicts)
 
     @property
     def passed(self) -> bool:
