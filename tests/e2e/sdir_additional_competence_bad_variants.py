@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import sandbox.sdir as sdir_provider
+from conformance.manifest import BearerAuth, Manifest, NegativeAuth
 from kontrakt.runtime import server as rt
 from sandbox.launch import Sandbox
 from sandbox.sdir.core import Report, Service, _oslo_now
@@ -29,6 +31,7 @@ from tests.e2e._variants import buffered, read_body, send_response
 PROBLEM = "application/problem+json"
 CLIENT, WRITE = "sdir-supplier-test", "sdir:seafarer.additionalcompetance.write"
 KEY = "sdir-sandbox-primary-key"
+OWN, OTHER_OWNER, DELEGATING = "310000116", "310000167", "310000159"
 FOREIGN_UIDS = {"0c1d5e2a-6b7f-4d10-9a31-5e8f2b4c7d02", "7a2b9c4d-1e3f-4a5b-8c6d-9e0f1a2b3c02"}
 
 
@@ -168,6 +171,20 @@ class Kit:
         )
         return token
 
+    def expired_token(self) -> str:
+        """A token of the sandbox client, correctly signed, that expired an hour ago."""
+        client = self.sandbox.context.registry.get(CLIENT)
+        assert client is not None
+        token, _ = self.sandbox.context.issuer.mint(
+            client, (WRITE,), self.sandbox.url("sdir"), now=time.time() - 2 * 3600
+        )
+        return token
+
+    def organisation_token(self, organisation: str, **extra: Any) -> str:
+        """A token of the sandbox client whose consumer is `organisation`."""
+        consumer = {"authority": "iso6523-actorid-upis", "ID": f"0192:{organisation}"}
+        return self.token(consumer=consumer, **extra)
+
     def claims(self, header: str | None) -> dict[str, Any] | None:
         """The verified claims of a bearer header, or None for a bad token."""
         if not header or not header.lower().startswith("bearer "):
@@ -251,6 +268,11 @@ class Variant:
     build: Callable[[Sandbox], ASGIApp] | None = None
     versions: tuple[str, ...] = ("v1", "v2")
     notes: Mapping[str, str] = field(default_factory=dict)
+    # True: the kills break only kontrakt's proposals (A-...): `warn` at the default level,
+    # `fail` at strict (SHOULD rules warn at both).
+    assumed: bool = False
+    # The manifest the variant is run with (a role added, a key taken away), from the committed one.
+    manifest: Callable[[Manifest, Kit], Manifest] | None = None
 
     def app(self, switch: Switch, kit: Kit) -> ASGIApp:
         if self.build is not None:
@@ -441,6 +463,59 @@ def _prevalidate_stores(call: Call, kit: Kit) -> Answer | None:
     return None
 
 
+def _expiry_ignored(call: Call, kit: Kit) -> Answer | None:
+    """Checks the signature and issuer of a token but not its expiry (exp)."""
+    header = call.headers.get("authorization", "")
+    if not header.lower().startswith("bearer ") or kit.claims(header) is not None:
+        return None
+    issuer = kit.sandbox.context.issuer
+    try:
+        jwt.decode(
+            header[7:],
+            issuer.signing_key.public_key(),
+            algorithms=["RS256"],
+            audience=kit.sandbox.url("sdir"),
+            issuer=issuer.issuer_url,
+            options={"verify_exp": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    call.headers["authorization"] = f"Bearer {kit.token()}"
+    return None
+
+
+def _owner_ignored(call: Call, kit: Kit) -> Answer | None:
+    """Reads one report as whichever organisation owns it (here: the other ship owner's)."""
+    if _is(call, "GET", ITEM) and not call.path.endswith(("/codes", "/batch")):
+        call.headers["authorization"] = f"Bearer {kit.organisation_token(OTHER_OWNER)}"
+    return None
+
+
+def with_role(
+    name: str, token: Callable[[Kit], str], *, drop_fixtures: tuple[str, ...] = ()
+) -> Callable[[Manifest, Kit], Manifest]:
+    """The committed manifest with credentials.<name> (a bearer token), without
+    negative_auth (no signing key: the suite signs nothing) and without `drop_fixtures`."""
+
+    def edit(manifest: Manifest, kit: Kit) -> Manifest:
+        credentials = {**manifest.credentials, name: [BearerAuth(type="bearer", token=token(kit))]}
+        fixtures = {k: v for k, v in manifest.fixtures.items() if k not in drop_fixtures}
+        return manifest.model_copy(
+            update={
+                "credentials": credentials,
+                "negative_auth": NegativeAuth(),
+                "fixtures": fixtures,
+            }
+        )
+
+    return edit
+
+
+def _delegated(kit: Kit) -> str:
+    supplier = {"authority": "iso6523-actorid-upis", "ID": f"0192:{OWN}"}
+    return kit.organisation_token(DELEGATING, supplier=supplier)
+
+
 # answer-side helpers
 
 
@@ -483,6 +558,20 @@ def _drop_index(entry: dict[str, Any]) -> None:
 def _drop_field(entry: dict[str, Any]) -> None:
     if entry.get("code") == "VALIDATION_FAILED":
         entry.pop("field", None)
+        entry["message"] = "Invalid."
+
+
+def _unnamed(call: Call, answer: Answer, kit: Kit) -> None:
+    """VALIDATION_FAILED entries name no member, in errors[].field or anywhere in the text."""
+    body = answer.json()
+    if not (
+        answer.status >= 400 and isinstance(body, dict) and "VALIDATION_FAILED" in answer.codes()
+    ):
+        return
+    for entry in body.get("errors") or []:
+        _drop_field(entry)
+    body["detail"] = "The request is invalid."
+    answer.set_json(body)
 
 
 def _code_field(entry: dict[str, Any]) -> None:
@@ -586,7 +675,13 @@ VARIANTS: tuple[Variant, ...] = (
         _unverified_token,
     ),
     Variant("scope-ignored", ("SDIR-AUTH-SCOPE",), ("SDIR-AUTH-TOKEN-VALID",), _scope_ignored),
-    Variant("no-delegation", ("SDIR-AUTH-DELEGATION",), ("SDIR-AUTH-SCOPE",), _no_delegation),
+    Variant(
+        "no-delegation",
+        ("SDIR-AUTH-DELEGATION",),
+        ("SDIR-AUTH-SCOPE",),
+        _no_delegation,
+        assumed=True,  # the suite's own delegated token: claim names are A-SDIR-027
+    ),
     Variant(
         "organisation-unchecked",
         ("SDIR-AUTH-ORG-MATCH",),
@@ -604,36 +699,42 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-READ-OWN-ONLY",),
         ("SDIR-NOT-FOUND",),
         on_answer=_foreign_forbidden,
+        assumed=True,
     ),
     Variant(
         "any-media-type",
         ("SDIR-MEDIA-JSON",),
         ("SDIR-MEDIA-MALFORMED",),
         _lenient_media,
+        assumed=True,
     ),
     Variant(
         "malformed-as-validation",
         ("SDIR-MEDIA-MALFORMED",),
         ("SDIR-MEDIA-JSON", "SDIR-BATCH-EMPTY"),
         on_answer=_when_code("MALFORMED_JSON", _recode("VALIDATION_FAILED")),
+        assumed=True,
     ),
     Variant(
         "errors-as-plain-json",
         ("SDIR-ERROR-PROBLEM",),
         ("SDIR-ERROR-CODES", "SDIR-NOT-FOUND"),
         on_answer=_problem_as_json,
+        assumed=True,
     ),
     Variant(
         "no-errors-list",
         ("SDIR-ERROR-CODES", "SDIR-NOT-FOUND", "SDIR-BATCH-EMPTY"),
         ("SDIR-ERROR-PROBLEM", "SDIR-AUTH-KEY-REQUIRED"),
         on_answer=_no_errors_list,
+        assumed=True,
     ),
     Variant(
         "media-type-before-token",
         ("SDIR-ERROR-PRECEDENCE",),
         ("SDIR-AUTH-TOKEN-REQUIRED", "SDIR-MEDIA-JSON"),
         _media_before_token,
+        assumed=True,
     ),
     Variant(
         "local-times",
@@ -660,6 +761,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-CODE-UNKNOWN",),
         ("SDIR-CODES-ACCEPTED",),
         on_answer=_edit_errors(_code_field),
+        assumed=True,
     ),
     Variant(
         "validation-without-field",
@@ -671,7 +773,8 @@ VARIANTS: tuple[Variant, ...] = (
             "SDIR-LIST-LIMITS",
         ),
         ("SDIR-VALIDATION-VESSEL", "SDIR-CODE-UNKNOWN"),
-        on_answer=_edit_errors(_drop_field),
+        on_answer=_unnamed,
+        assumed=True,
     ),
     Variant(
         "default-vessel",
@@ -684,12 +787,14 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-VALIDATION-PERIOD",),
         ("SDIR-VALIDATION-FORMAT",),
         on_answer=_when_code("INVALID_PERIOD", _recode("VALIDATION_FAILED")),
+        assumed=True,
     ),
     Variant(
         "uid-ignored",
         ("SDIR-VALIDATION-NO-UID-ON-CREATE",),
         ("SDIR-VALIDATION-REQUIRED",),
         _ignore_uid,
+        assumed=True,
     ),
     Variant(
         "other-version-accepted",
@@ -721,6 +826,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-DUPLICATE",),
         ("SDIR-BATCH-ATOMIC",),
         on_answer=_when_code("DUPLICATE_REPORT", _recode("VALIDATION_FAILED", 400)),
+        assumed=True,
     ),
     Variant(
         "no-location",
@@ -728,6 +834,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-CREATE-201",),
         on_answer=_location_dropped,
         versions=("v1",),
+        assumed=True,
     ),
     Variant(
         "update-moves-created-at",
@@ -742,6 +849,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-UPDATE-REPLACE",),
         _mismatch_ignored,
         versions=("v1",),
+        assumed=True,
     ),
     Variant(
         "many-reversed",
@@ -749,12 +857,14 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-READ-BACK",),
         on_answer=_edit_json(_many_reversed, _reverse),
         versions=("v1",),
+        assumed=True,
     ),
     Variant(
         "no-index",
         ("SDIR-BATCH-UPDATE-UNKNOWN", "SDIR-BATCH-ERROR-INDEX", "SDIR-DUPLICATE"),
         ("SDIR-BATCH-ATOMIC", "SDIR-NOT-FOUND"),
         on_answer=_edit_errors(_drop_index),
+        assumed=True,
     ),
     Variant(
         "page-limit-fixed",
@@ -769,6 +879,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-LIST-PAGE",),
         on_answer=_edit_json(lambda c, a: _is(c, "GET", LIST) and a.status == 200, _page_reversed),
         versions=("v2",),
+        assumed=True,
     ),
     Variant(
         "limit-clamped", ("SDIR-LIST-LIMITS",), ("SDIR-LIST-PAGE",), _clamp_limit, versions=("v2",)
@@ -779,6 +890,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-LIST-PAGE",),
         _drop_from_date,
         versions=("v2",),
+        assumed=True,
     ),
     Variant(
         "non-atomic-batch",
@@ -792,24 +904,28 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-BATCH-ERROR-INDEX",),
         ("SDIR-BATCH-ATOMIC",),
         on_answer=_edit_errors(_shift_index),
+        assumed=True,
     ),
     Variant(
         "too-large-as-400",
         ("SDIR-BATCH-MAX-ITEMS",),
         ("SDIR-BATCH-EMPTY",),
         on_answer=_when_code("BATCH_TOO_LARGE", _recode("VALIDATION_FAILED", 400)),
+        assumed=True,
     ),
     Variant(
         "empty-batch-accepted",
         ("SDIR-BATCH-EMPTY",),
         ("SDIR-BATCH-MAX-ITEMS",),
         _empty_accepted,
+        assumed=True,
     ),
     Variant(
         "batch-reversed",
         ("SDIR-BATCH-ORDER", "SDIR-BATCH-NO-PARTIAL"),
         ("SDIR-BATCH-ATOMIC",),
         on_answer=_edit_json(_batch_201, _reverse),
+        assumed=True,
     ),
     Variant(
         "partial-207",
@@ -840,6 +956,35 @@ VARIANTS: tuple[Variant, ...] = (
         ("SDIR-PREVALIDATE-OK", "SDIR-PREVALIDATE-NO-STORE"),
         on_answer=_conflicts_unchecked,
         versions=("v2",),
+    ),
+    # Detection gaps closed by separate credential roles (each run without a signing key).
+    Variant(
+        "expired-token-accepted",
+        ("SDIR-AUTH-TOKEN-VALID",),
+        ("SDIR-AUTH-TOKEN-REQUIRED",),
+        _expiry_ignored,
+        manifest=with_role("expired_token", Kit.expired_token),
+        notes={"role": "credentials.expired_token: a captured token that has expired"},
+    ),
+    Variant(
+        "delegated-token-refused",
+        ("SDIR-AUTH-DELEGATION",),
+        ("SDIR-AUTH-SCOPE",),
+        _no_delegation,
+        manifest=with_role("delegated", _delegated),
+        notes={"role": "credentials.delegated: a token got on behalf of the customer"},
+    ),
+    Variant(
+        "foreign-reports-readable",
+        ("SDIR-READ-OWN-ONLY",),
+        ("SDIR-CODES-LIST",),
+        _owner_ignored,
+        manifest=with_role(
+            "other_owner",
+            lambda kit: kit.organisation_token(OTHER_OWNER),
+            drop_fixtures=("foreign_report_uid",),
+        ),
+        notes={"role": "credentials.other_owner creates the report; no foreign_report_uid"},
     ),
 )
 
