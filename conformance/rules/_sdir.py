@@ -1893,6 +1893,9 @@ def _prevalidate(api: Api, body: Any) -> ProbeResponse:
 def _prevalidated(ctx: RuleContext, api: Api, answer: ProbeResponse) -> None:
     """A batch that would be stored: 200 (or 204); a `valid` member, when sent, is true."""
     ctx.expect_status(answer, 200, 204)
+    if answer.status == 204:
+        ctx.reading("prevalidate answers 204 without a body for a good batch")
+        return
     body = _body(answer)
     if isinstance(body, dict) and "valid" in body:
         if body["valid"] is not True:
