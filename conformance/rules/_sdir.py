@@ -646,9 +646,9 @@ def declare(rules: RuleSet) -> None:
     )
     rules.fixture(
         "vessel_imo",
-        "the IMO number of a vessel whose ship owner is `organisation`; every report names it",
+        "the IMO number of a vessel whose ship owner is `organisation`; every report names it "
+        "(a provider whose vessels carry only call signs gives vessel_call_sign instead)",
         rules=reports,
-        required=False,
         example="1000100",
     )
     rules.fixture(
