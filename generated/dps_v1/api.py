@@ -717,12 +717,12 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "DPS-UPLOAD-REREGISTER",
         "MUST",
-        "There is no URL refresh; deleting the file registration and registering the same filePath again returns a new fileId and a new uploadUrl.",
+        "There is no URL refresh; after deleting the file registration, registering the same filePath again returns an uploadUrl that takes the file's bytes, which then count at finalize (the same URL signed again, or the same fileId, is allowed).",
     ),
     Rule(
         "DPS-UPLOAD-MD5-MISMATCH-REJECTED",
         "MUST",
-        "When uploaded bytes do not have the MD5 given at registration, finalize answers 400 or the submission ends REJECTED, whose rejection reason has code FILE_CHECKSUM_MISMATCH and the file's filePath; it never reaches PRESERVED.",
+        "When uploaded bytes do not have the MD5 given at registration, finalize answers 400 or the submission ends REJECTED with at least one rejection reason (read from the submission or from submission.rejected); it never reaches PRESERVED. A reason FILE_CHECKSUM_MISMATCH (naming the file, when it names one) is kontrakt's proposal (A-DPS-013).",
     ),
     Rule(
         "DPS-S3-OBJECT-KEY-LAYOUT",
@@ -742,7 +742,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "DPS-FINALIZE-SUMSIZE",
         "SHOULD",
-        "After finalize, sumSizeInBytes equals the sum of the uploaded file sizes.",
+        "Once shown after finalize, sumSizeInBytes settles on the sum of the uploaded file sizes (it may be filled in later than the finalize answer).",
     ),
     Rule(
         "DPS-FINALIZE-ASYNC-VALIDATION",
@@ -752,7 +752,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "DPS-STATE-FROZEN-AFTER-FINALIZE",
         "MUST",
-        "Once finalized, the submission's file list, paths, checksums, objectId and priority never change.",
+        "Once finalized, the submission's file list, paths, checksums, objectId and priority never change (sumSizeInBytes is not frozen).",
     ),
     Rule(
         "DPS-STATE-FILES-REGISTERED-409",
