@@ -167,6 +167,23 @@ def _aspnet_errors(call: Call, answer: Answer, kit: Kit) -> None:
     answer.headers["content-type"] = PROBLEM
 
 
+# 3. errors as plain text ------------------------------------------------------------------------
+
+
+def _text_errors(call: Call, answer: Answer, kit: Kit) -> None:
+    body = _problem_body(answer)
+    if body is None or not isinstance(body.get("errors"), list):
+        return
+    lines = [str(body.get("detail") or body.get("title") or "Error")]
+    for entry in body["errors"]:
+        if isinstance(entry, dict):
+            where = f"item {entry['index']}: " if entry.get("index") is not None else ""
+            field = f"{entry['field']}: " if entry.get("field") else ""
+            lines.append(f"{where}{field}{entry.get('message', '')}")
+    answer.body = "\n".join(lines).encode()
+    answer.headers["content-type"] = "text/plain; charset=utf-8"
+
+
 # 4. the list newest first ---------------------------------------------------------------------
 
 
@@ -301,6 +318,15 @@ GOOD: tuple[GoodVariant, ...] = (
         (*CODED, "SDIR-BATCH-ERROR-INDEX"),
         strict=(*CODED, "SDIR-BATCH-ERROR-INDEX"),
         on_answer=_aspnet_errors,
+    ),
+    GoodVariant(
+        "plain-text-errors",
+        "service errors are text/plain messages naming the item and member, no JSON body",
+        "A-SDIR-005, A-SDIR-006, A-SDIR-034 (DEVP: on failure read the response message, which "
+        "holds validation errors or names missing fields; no format is given)",
+        (*CODED, "SDIR-BATCH-ERROR-INDEX", "SDIR-ERROR-PROBLEM"),
+        strict=(*CODED, "SDIR-BATCH-ERROR-INDEX", "SDIR-ERROR-PROBLEM"),
+        on_answer=_text_errors,
     ),
     GoodVariant(
         "scope-refused-401",
