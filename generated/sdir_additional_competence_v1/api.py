@@ -358,7 +358,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-AUTH-TOKEN-REQUIRED",
         "MUST",
-        "A call with a valid subscription key but no bearer token is answered 401; the key alone never grants access.",
+        "A call with a valid subscription key but no bearer token is refused (401); the key alone never grants access.",
     ),
     Rule(
         "SDIR-AUTH-TOKEN-VALID",
@@ -368,7 +368,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-AUTH-SCOPE",
         "MUST",
-        "A valid token whose scope lacks sdir:seafarer.additionalcompetance.write is answered 403, on reads as well as writes.",
+        "A valid token whose scope lacks sdir:seafarer.additionalcompetance.write is refused on writes (401 or 403); kontrakt also proposes refusing it on reads (A-SDIR-004).",
     ),
     Rule(
         "SDIR-AUTH-DELEGATION",
@@ -378,17 +378,17 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-AUTH-ORG-MATCH",
         "MUST",
-        "The reporting organisation number in every submitted item equals the organisation of the token's consumer claim; otherwise 403.",
+        "The reporting organisation number in every submitted item equals the organisation of the token's consumer claim; otherwise the request is refused (kontrakt proposes 403).",
     ),
     Rule(
         "SDIR-AUTH-SHIP-OWNER",
         "MUST",
-        "A report for a vessel whose ship owner is not the reporting organisation is refused with 403.",
+        "A report for a vessel whose ship owner is not the reporting organisation is refused (kontrakt proposes 403).",
     ),
     Rule(
         "SDIR-READ-OWN-ONLY",
         "MUST",
-        "Reads return only reports the calling organisation submitted; another organisation's report is answered as if it did not exist (404, or absent from a list).",
+        "Reads return only reports the calling organisation submitted; another organisation's report is not answered to it (kontrakt proposes 404, as if it did not exist) and is absent from a list.",
     ),
     Rule(
         "SDIR-MEDIA-JSON",
@@ -398,7 +398,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-MEDIA-MALFORMED",
         "MUST",
-        "A body that is not valid JSON is refused with 400 MALFORMED_JSON.",
+        "A body that is not valid JSON is refused as the client's error (kontrakt proposes 400 MALFORMED_JSON).",
     ),
     Rule(
         "SDIR-ERROR-PROBLEM",
@@ -423,7 +423,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-CODES-LIST",
         "MUST",
-        "The codes operation answers 200 with a non-empty array of {code, description} in which every code is unique.",
+        "The codes operation answers 200 with a non-empty list in which every code is unique (kontrakt proposes a bare array of {code, description}).",
     ),
     Rule(
         "SDIR-CODES-ACCEPTED",
@@ -433,17 +433,17 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-CODE-UNKNOWN",
         "MUST",
-        "A competenceCode outside the current list is refused with 400 whose errors[0].field is competenceCode.",
+        "A competenceCode outside the current list is refused (kontrakt proposes 400 whose errors[0].field is competenceCode.",
     ),
     Rule(
         "SDIR-VALIDATION-REQUIRED",
         "MUST",
-        "A missing required member (or a batch-update item without uid) is refused with 400 VALIDATION_FAILED whose field names the member.",
+        "A missing required member (or a batch-update item without uid) is refused, the refusal naming the member (kontrakt proposes 400 VALIDATION_FAILED with errors[].field).",
     ),
     Rule(
         "SDIR-VALIDATION-FORMAT",
         "MUST",
-        "A member of the wrong type or format (fødselsnummer not 11 digits, organisation number not 9, IMO number not 7, date not YYYY-MM-DD) is refused with 400 VALIDATION_FAILED naming the member.",
+        "A member of the wrong type or format (fødselsnummer not 11 digits, organisation number not 9, IMO number not 7, date not YYYY-MM-DD) is refused, naming the member (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-VALIDATION-CHECK-DIGITS",
@@ -453,7 +453,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-VALIDATION-VESSEL",
         "MUST",
-        "A report naming neither vesselImoNumber nor vesselCallSign is refused with 400 VALIDATION_FAILED.",
+        "A report naming neither vesselImoNumber nor vesselCallSign is refused (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-VALIDATION-PERIOD",
@@ -468,7 +468,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-VALIDATION-VERSION-SCHEMA",
         "MUST",
-        "Under /v1/ a body is judged by the flat v1 schema only; a nested v2 body is refused with 400 VALIDATION_FAILED.",
+        "Under /v1/ a body is judged by the flat v1 schema only; a nested v2 body is refused (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-CREATE-201",
@@ -488,7 +488,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-NOT-FOUND",
         "MUST",
-        "An unknown uid is answered 404 NOT_FOUND (with the item's index in a batch update).",
+        "An unknown uid is answered 404 (kontrakt proposes the code NOT_FOUND, with the item's index in a batch update).",
     ),
     Rule(
         "SDIR-DUPLICATE",
@@ -498,17 +498,17 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-UPDATE-REPLACE",
         "MUST",
-        "A successful update answers 200 with the whole report; uid and createdAt stay unchanged and every other member takes the submitted value.",
+        "A successful update answers 200 with the whole report (or 204); uid and createdAt stay unchanged and every other member takes the submitted value.",
     ),
     Rule(
         "SDIR-UPDATE-UID-MATCH",
         "MUST",
-        "A single update whose body uid differs from the path uid is refused with 400 UID_MISMATCH.",
+        "A single update whose body uid differs from the path uid changes nothing; kontrakt proposes refusing it (400 UID_MISMATCH, A-SDIR-011).",
     ),
     Rule(
         "SDIR-GET-MANY",
         "MUST",
-        "Reading several reports by uid answers 200 with the reports found, in the order of the uid parameters; unknown uids are left out, not reported as an error.",
+        "Reading several reports by uid answers 200 with the reports found; kontrakt proposes the order of the uid parameters, unknown uids left out rather than refused (A-SDIR-014).",
     ),
     Rule(
         "SDIR-BATCH-ATOMIC",
@@ -529,7 +529,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-BATCH-ORDER",
         "MUST",
-        "A successful batch returns exactly one item per request item, in request order.",
+        "A successful batch returns exactly one item per request item (kontrakt proposes request order, A-SDIR-008).",
     ),
     Rule(
         "SDIR-BATCH-NO-PARTIAL",
@@ -539,6 +539,6 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-BATCH-UPDATE-UNKNOWN",
         "MUST",
-        "A batch update naming an unknown uid at index k is answered 404 NOT_FOUND with errors[].index = k, and no item of the batch is changed.",
+        "A batch update naming an unknown uid at index k is refused and no item of the batch is changed (kontrakt proposes 404 NOT_FOUND with errors[].index = k).",
     ),
 )

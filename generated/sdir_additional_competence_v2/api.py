@@ -289,7 +289,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-AUTH-TOKEN-REQUIRED",
         "MUST",
-        "A call with a valid subscription key but no bearer token is answered 401; the key alone never grants access.",
+        "A call with a valid subscription key but no bearer token is refused (401); the key alone never grants access.",
     ),
     Rule(
         "SDIR-AUTH-TOKEN-VALID",
@@ -299,7 +299,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-AUTH-SCOPE",
         "MUST",
-        "A valid token whose scope lacks sdir:seafarer.additionalcompetance.write is answered 403, on reads as well as writes.",
+        "A valid token whose scope lacks sdir:seafarer.additionalcompetance.write is refused on writes (401 or 403); kontrakt also proposes refusing it on reads (A-SDIR-004).",
     ),
     Rule(
         "SDIR-AUTH-DELEGATION",
@@ -309,17 +309,17 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-AUTH-ORG-MATCH",
         "MUST",
-        "The organisation number in every submitted item, and in the list filter, equals the organisation of the token's consumer claim; otherwise 403.",
+        "The organisation number in every submitted item, and in the list filter, equals the organisation of the token's consumer claim; otherwise the request is refused (kontrakt proposes 403).",
     ),
     Rule(
         "SDIR-AUTH-SHIP-OWNER",
         "MUST",
-        "A report for a vessel whose ship owner is not the reporting organisation is refused with 403.",
+        "A report for a vessel whose ship owner is not the reporting organisation is refused (kontrakt proposes 403).",
     ),
     Rule(
         "SDIR-READ-OWN-ONLY",
         "MUST",
-        "Reads return only reports the calling organisation submitted; another organisation's report is answered as if it did not exist (404, or absent from a list).",
+        "Reads return only reports the calling organisation submitted; another organisation's report is not answered to it (kontrakt proposes 404, as if it did not exist) and is absent from a list.",
     ),
     Rule(
         "SDIR-MEDIA-JSON",
@@ -329,7 +329,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-MEDIA-MALFORMED",
         "MUST",
-        "A body that is not valid JSON is refused with 400 MALFORMED_JSON.",
+        "A body that is not valid JSON is refused as the client's error (kontrakt proposes 400 MALFORMED_JSON).",
     ),
     Rule(
         "SDIR-ERROR-PROBLEM",
@@ -354,7 +354,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-CODES-LIST",
         "MUST",
-        "The codes operation answers 200 with a non-empty array of {code, description} in which every code is unique.",
+        "The codes operation answers 200 with a non-empty list in which every code is unique (kontrakt proposes a bare array of {code, description}).",
     ),
     Rule(
         "SDIR-CODES-ACCEPTED",
@@ -364,17 +364,17 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-CODE-UNKNOWN",
         "MUST",
-        "A competenceCode outside the current list is refused with 400 whose errors[0].field is competence.competenceCode.",
+        "A competenceCode outside the current list is refused (kontrakt proposes 400 whose errors[0].field is competence.competenceCode.",
     ),
     Rule(
         "SDIR-VALIDATION-REQUIRED",
         "MUST",
-        "A missing required member is refused with 400 VALIDATION_FAILED whose field names the member as a dotted path (e.g. seafarer.lastName).",
+        "A missing required member is refused, the refusal naming the member (kontrakt proposes 400 VALIDATION_FAILED whose field is its dotted path, e.g. seafarer.lastName).",
     ),
     Rule(
         "SDIR-VALIDATION-FORMAT",
         "MUST",
-        "A member of the wrong type or format (fødselsnummer not 11 digits, organisation number not 9, IMO number not 7, date not YYYY-MM-DD) is refused with 400 VALIDATION_FAILED naming the member.",
+        "A member of the wrong type or format (fødselsnummer not 11 digits, organisation number not 9, IMO number not 7, date not YYYY-MM-DD) is refused, naming the member (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-VALIDATION-CHECK-DIGITS",
@@ -384,7 +384,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-VALIDATION-VESSEL",
         "MUST",
-        "A report whose vessel names neither imoNumber nor callSign is refused with 400 VALIDATION_FAILED.",
+        "A report whose vessel names neither imoNumber nor callSign is refused (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-VALIDATION-PERIOD",
@@ -399,7 +399,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-VALIDATION-VERSION-SCHEMA",
         "MUST",
-        "Under /v2/ a body is judged by the nested v2 schema only; a flat v1 body is refused with 400 VALIDATION_FAILED naming a missing nested member.",
+        "Under /v2/ a body is judged by the nested v2 schema only; a flat v1 body is refused, naming a missing nested member (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-CREATE-201",
@@ -411,7 +411,11 @@ RULES: Final[tuple[Rule, ...]] = (
         "MUST",
         "After a successful create, reading a report by uid and listing the organisation's reports both return the stored values.",
     ),
-    Rule("SDIR-NOT-FOUND", "MUST", "An unknown uid is answered 404 NOT_FOUND."),
+    Rule(
+        "SDIR-NOT-FOUND",
+        "MUST",
+        "An unknown uid is answered 404 (kontrakt proposes the code NOT_FOUND).",
+    ),
     Rule(
         "SDIR-DUPLICATE",
         "MUST",
@@ -425,12 +429,12 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-LIST-ORDER",
         "MUST",
-        "List items are ordered by createdAt and then uid, so walking the pages with offset += limit returns each matching report exactly once when nothing is added meanwhile.",
+        "Walking the pages with offset += limit returns each matching report exactly once when nothing is added meanwhile (kontrakt proposes the order createdAt, then uid, A-SDIR-019).",
     ),
     Rule(
         "SDIR-LIST-LIMITS",
         "MUST",
-        "A negative offset, a limit outside 1..100, or a malformed fromDate or organisationNumber is refused with 400 VALIDATION_FAILED naming the parameter.",
+        "A negative offset, a limit outside 1..100, or a malformed fromDate or organisationNumber is refused, naming the parameter (kontrakt proposes 400 VALIDATION_FAILED).",
     ),
     Rule(
         "SDIR-LIST-FROM-DATE",
@@ -456,7 +460,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-BATCH-ORDER",
         "MUST",
-        "A successful batch returns exactly one item per request item, in request order.",
+        "A successful batch returns exactly one item per request item (kontrakt proposes request order, A-SDIR-008).",
     ),
     Rule(
         "SDIR-BATCH-NO-PARTIAL",
@@ -466,7 +470,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-PREVALIDATE-OK",
         "MUST",
-        "A batch that would be stored is answered 200 {valid true} by prevalidate.",
+        "A batch that would be stored is accepted by prevalidate (200, or 204; kontrakt proposes 200 {valid true}).",
     ),
     Rule(
         "SDIR-PREVALIDATE-NO-STORE",
