@@ -20,11 +20,22 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import jwt
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tests.e2e._variants import buffered, header, send_response, with_header
+from tests.e2e._variants import buffered, header, read_body, send_response, with_header
 
-__all__ = ["SPEC_VARIANTS", "VARIANTS", "Context", "Rewrite", "SpecVariant", "Variant"]
+__all__ = [
+    "SPEC_VARIANTS",
+    "VARIANTS",
+    "AsyncDataset",
+    "Context",
+    "Exchange",
+    "Rewrite",
+    "SpecVariant",
+    "Variant",
+    "answer",
+    "on",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 KEY_HEADER = "ocp-apim-subscription-key"
@@ -92,6 +103,8 @@ class Exchange:
 
 RequestHook = Callable[[Scope, Context], Scope | Exchange]
 ResponseHook = Callable[[Exchange, Context], None]
+# Sees the request with its whole body: returns them (edited) or answers itself.
+BodyHook = Callable[[Scope, bytes, Context], "tuple[Scope, bytes] | Exchange"]
 
 
 def with_query(scope: Scope, edit: Callable[[dict[str, str]], dict[str, str]]) -> Scope:
@@ -125,16 +138,27 @@ class Rewrite:
         context: Context,
         request: RequestHook | None = None,
         response: ResponseHook | None = None,
+        body: BodyHook | None = None,
     ) -> None:
         self.app = app
         self.context = context
         self.request = request
         self.response = response
+        self.body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.body is not None:
+            raw = await read_body(receive)
+            seen = self.body(scope, raw, self.context)
+            if isinstance(seen, Exchange):
+                await self._send(seen, send)
+                return
+            scope, raw = seen
+            scope = with_header(scope, "content-length", str(len(raw)))
+            receive = _replay(raw)
         if self.request is not None:
             edited = self.request(scope, self.context)
             if isinstance(edited, Exchange):
@@ -152,6 +176,19 @@ class Rewrite:
         await send_response(send, exchange.status, exchange.headers, exchange.body)
 
 
+def _replay(raw: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return receive
+
+
 @dataclass(frozen=True)
 class Variant:
     """A known-bad twin: what it breaks, the rules it must fail, rules it must leave alone."""
@@ -163,9 +200,11 @@ class Variant:
     request: RequestHook | None = None
     response: ResponseHook | None = None
     verdict: str | None = None  # the verdict the killed rules get, when not fail/warn by severity
+    body: BodyHook | None = None
+    fixtures: Mapping[str, Any] = field(default_factory=dict)  # manifest fixtures it needs
 
     def wrap(self, app: ASGIApp, context: Context) -> ASGIApp:
-        return Rewrite(app, context, self.request, self.response)
+        return Rewrite(app, context, self.request, self.response, self.body)
 
 
 # --- small building blocks ----------------------------------------------------------------------
@@ -496,7 +535,153 @@ def _requirements_not_rechecked(scope: Scope, context: Context) -> Scope:
     return scope
 
 
+# --- an asynchronous dataset in front of the sandbox (the sandbox has none) -----------------------
+
+ASYNC = "KontraktAsyncRegister"
+ASYNC_FIXTURES: Mapping[str, Any] = {"async_dataset": {"dataset": ASYNC, "subject": "310001120"}}
+
+
+class AsyncDataset:
+    """A provider offering `ASYNC`, an asynchronous copy of UnitBasicInformation whose source
+    never gets ready in this test environment. `premature`: its harvest answers 200 anyway (the
+    DAN 1016 detection gap); otherwise 503 with code 1016, as FACTS §2.3 says."""
+
+    BASE = "UnitBasicInformation"
+
+    def __init__(self, *, premature: bool = False) -> None:
+        self.premature = premature
+        self.accreditations: set[str] = set()
+
+    def body(self, scope: Scope, raw: bytes, context: Context) -> tuple[Scope, bytes] | Exchange:
+        posted = scope["method"] == "POST" and scope["path"].endswith("/authorization")
+        if posted and ASYNC.encode() in raw:
+            return {**scope, "kontrakt.async": True}, raw.replace(
+                ASYNC.encode(), self.BASE.encode()
+            )
+        return scope, raw
+
+    def request(self, scope: Scope, context: Context) -> Scope | Exchange:
+        path = str(scope["path"])
+        if re.search(DIRECT + "$", path) and path.rsplit("/", 1)[-1].casefold() == ASYNC.casefold():
+            return answer(
+                400,
+                {
+                    "code": 1006,
+                    "description": "Invalid evidence request: "
+                    "Unable to directly harvest async or consent-based evidence code",
+                },
+            )
+        match = re.search(r"/v1/evidence/([^/]+)/([^/]+)$", path)
+        if match and match.group(1) in self.accreditations:
+            if match.group(2).casefold() != ASYNC.casefold():
+                return scope
+            if not self.premature:
+                return answer(
+                    503,
+                    {
+                        "code": 1016,
+                        "description": "Asynchronous evidence is still "
+                        "waiting: the source has not produced the data yet",
+                    },
+                )
+            new = path[: match.start(2)] + self.BASE
+            return {**scope, "path": new, "raw_path": new.encode(), "kontrakt.async": True}
+        if re.search(ACCR + "$", path) and path.rsplit("/", 1)[-1] in self.accreditations:
+            return {**scope, "kontrakt.async": True}
+        return scope
+
+    def response(self, exchange: Exchange, context: Context) -> None:
+        if re.search(META + r"evidencecodes(/[^/]+)?$", exchange.path) and exchange.status == 200:
+            body = exchange.json()
+            base = next((e for e in body if e.get("evidenceCodeName") == self.BASE), None)
+            if base is not None:
+                body.append({**base, "evidenceCodeName": ASYNC, "isAsynchronous": True})
+                exchange.set_json(body)
+            return
+        if not exchange.scope.get("kontrakt.async") or exchange.status != 200:
+            return
+        renamed = exchange.body.replace(self.BASE.encode(), ASYNC.encode())
+        exchange.body = renamed
+        body = exchange.json()
+        if exchange.path.endswith("/authorization") and isinstance(body, dict):
+            self.accreditations.add(str(body.get("id")))
+        elif isinstance(body, list):  # the status list: local checks cannot tell (code 6)
+            for item in body:
+                if item.get("evidenceCodeName") == ASYNC:
+                    item["status"] = {"code": 6, "description": "Unknown"}
+            exchange.set_json(body)
+
+
+_PREMATURE = AsyncDataset(premature=True)
+
+# --- organisation numbers with a wrong MOD11 check digit ------------------------------------------
+
+NINE_DIGITS = re.compile(rb"(?<!\d)\d{9}(?!\d)")
+WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def _mod11_valid(number: bytes) -> bool:
+    rest = sum(int(chr(d)) * w for d, w in zip(number[:8], WEIGHTS, strict=True)) % 11
+    digit = (11 - rest) % 11
+    return digit != 10 and digit == int(chr(number[8]))
+
+
+def _check_digit_ignored(raw: bytes) -> bytes:
+    """Every nine-digit number with a wrong check digit becomes a known organisation."""
+    return NINE_DIGITS.sub(lambda m: m.group(0) if _mod11_valid(m.group(0)) else b"310001120", raw)
+
+
+def _accept_wrong_check_digits(scope: Scope, raw: bytes, context: Context) -> tuple[Scope, bytes]:
+    query = _check_digit_ignored(scope.get("query_string", b""))
+    return {**scope, "query_string": query}, _check_digit_ignored(raw)
+
+
+def _html_errors(exchange: Exchange, context: Context) -> None:
+    """Core's errors become an HTML 500 page (no ErrorModel at all)."""
+    if exchange.status >= 400 and exchange.code() is not None:
+        exchange.status = 500
+        exchange.body = b"<html><body><h1>500 - Internal server error</h1></body></html>"
+        exchange.set_header("content-type", "text/html; charset=utf-8")
+
+
 VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "async-200-before-ready",
+        "an asynchronous dataset answers 200 before its source has produced the data (DAN 1016)",
+        ("DAN-HARVEST-ASYNC-1016",),
+        request=_PREMATURE.request,
+        response=_PREMATURE.response,
+        body=_PREMATURE.body,
+        fixtures=ASYNC_FIXTURES,
+    ),
+    Variant(
+        "check-digit-accepted",
+        "an organisation number with a wrong MOD11 check digit is accepted (DAN 1004)",
+        ("DAN-ACCR-SUBJECT-1004", "DAN-DIRECT-VALIDATION"),
+        body=_accept_wrong_check_digits,
+    ),
+    Variant(
+        "html-errors",
+        "Core's errors are HTML 500 pages instead of ErrorModel JSON",
+        ("DAN-ERR-MODEL",),
+        keeps=("DAN-META-STATUSCODES",),
+        response=_html_errors,
+    ),
+    Variant(
+        "html-errors-judge-nothing",
+        "Core's errors are HTML 500 pages: the body rules find nothing to judge (not a pass)",
+        (
+            "DAN-ERR-NO-DEBUG-MEMBERS",
+            "DAN-ERR-INVOCATION-ID",
+            "DAN-ERR-DETAIL-CODE",
+            "DAN-ERR-DESCRIPTION",
+            "DAN-ERR-HTTP-MAPPING",
+            "DAN-ERR-LEGACY-NOT-RAISED",
+        ),
+        keeps=("DAN-META-STATUSCODES",),
+        response=_html_errors,
+        verdict="not-applicable",
+    ),
     Variant(
         "context-ignored",
         "a dataset outside the key's service context answers 1007 instead of 1006",

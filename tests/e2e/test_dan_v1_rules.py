@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from kontrakt.selfcert import sandbox_environment
 from sandbox.dan.contract import DEFAULT_SPEC
 from sandbox.launch import Sandbox
 from tests.e2e import dan_v1_bad_variants as bad
+from tests.e2e import dan_v1_good_variants as good
 
 PROFILE = "dan/v1"
 MANIFEST = bad.REPO / "conformance" / "manifests" / "sandbox-dan.yaml"
@@ -101,6 +102,14 @@ def variant_context(sandbox: Sandbox, manifest: Manifest) -> bad.Context:
     return bad.Context(key=key, token=token)
 
 
+def with_fixtures(manifest: Manifest, fixtures: Mapping[str, Any]) -> Manifest:
+    """`manifest` with `fixtures` added (None removes one)."""
+    merged = {**manifest.fixtures, **fixtures}
+    return manifest.model_copy(
+        update={"fixtures": {k: v for k, v in merged.items() if v is not None}}
+    )
+
+
 def run(manifest: Manifest, patterns: Sequence[str] | None = None) -> RunResult:
     profile = load_profile(PROFILE, patterns=list(patterns) if patterns else None)
     return run_profile(profile, manifest, console=QUIET, progress=False)
@@ -142,7 +151,7 @@ def test_variant_fails_exactly_its_rules(
     assert SWITCH.app is not None
     SWITCH.active = variant.wrap(SWITCH.app, variant_context(sandbox, manifest))
     try:
-        result = run(manifest, [*variant.kills, *variant.keeps])
+        result = run(with_fixtures(manifest, variant.fixtures), [*variant.kills, *variant.keeps])
     finally:
         SWITCH.active = None
     found = verdicts(result)
@@ -166,6 +175,66 @@ def test_spec_variant_fails_its_rules(tmp_path: Path, variant: bad.SpecVariant) 
         assert found[rule_id] == broken(result, rule_id), explain(result)
     for rule_id in variant.keeps:
         assert found[rule_id] == "pass", explain(result)
+
+
+def own_snapshot(manifest: Manifest, path: Path) -> Manifest:
+    """`manifest` comparing with a snapshot just recorded from the provider itself."""
+    profile = load_profile(PROFILE, patterns=["DAN-META-SERVICECONTEXTS"])
+    recorded = run_profile(profile, manifest, console=QUIET, progress=False, snapshot_out=path)
+    assert recorded.snapshot_error is None, recorded.snapshot_error
+    return manifest.model_copy(update={"metadata_snapshot": path})
+
+
+def check_good(result: RunResult, strict: Sequence[str]) -> None:
+    """Default: no rule fails or errs and the run passes; strict: exactly `strict` deviate (and
+    fail, warn for SHOULD rules); every other rule keeps its verdict."""
+    assert result.passed_at("default"), explain(result)
+    for r in result.results:
+        assert r.verdicts["default"] not in ("fail", "error"), explain(result)
+        if r.id in strict:
+            assert r.deviations, explain(result)
+            assert r.verdicts["strict"] == broken(result, r.id), explain(result)
+        else:
+            assert not r.deviations, f"{r.id}: {[d.text for d in r.deviations]}"
+            assert r.verdicts["strict"] == r.verdicts["default"], explain(result)
+    assert {r.id for r in result.results if r.deviations} == set(strict)
+
+
+@pytest.mark.parametrize("variant", good.VARIANTS, ids=[v.name for v in good.VARIANTS])
+def test_good_variant_passes(
+    sandbox: Sandbox, manifest: Manifest, variant: good.GoodVariant, tmp_path: Path
+) -> None:
+    assert SWITCH.app is not None
+    SWITCH.active = variant.wrap(SWITCH.app, variant_context(sandbox, manifest))
+    try:
+        chosen = with_fixtures(manifest, variant.fixtures)
+        if variant.own_snapshot:
+            chosen = own_snapshot(chosen, tmp_path / "snapshot.json")
+        result = run(chosen, variant.touches)
+    finally:
+        SWITCH.active = None
+    check_good(result, variant.strict)
+
+
+def test_one_provider_making_every_good_choice_passes(
+    sandbox: Sandbox, manifest: Manifest, tmp_path: Path
+) -> None:
+    assert SWITCH.app is not None
+    chosen = tuple(v for v in good.VARIANTS if v.compatible)
+    SWITCH.active = good.compose(chosen, SWITCH.app, variant_context(sandbox, manifest))
+    fixtures: dict[str, Any] = {}
+    for variant in chosen:
+        fixtures.update(variant.fixtures)
+    try:
+        combined = own_snapshot(with_fixtures(manifest, fixtures), tmp_path / "snapshot.json")
+        result = run(combined)
+    finally:
+        SWITCH.active = None
+    assert result.passed_at("default"), explain(result)
+    bad_verdicts = {r.id: r.verdict for r in result.results if r.verdict in ("fail", "error")}
+    assert not bad_verdicts, explain(result)
+    expected = {rule for v in chosen for rule in v.strict}
+    assert {r.id for r in result.results if r.deviations} == expected, explain(result)
 
 
 def test_every_automated_rule_is_killed_by_a_variant() -> None:
