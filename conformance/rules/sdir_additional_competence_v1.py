@@ -2,7 +2,9 @@
 
 The checks live once in `conformance/rules/_sdir.py` and are registered here for every rule id
 of this document's `x-kontrakt-rules` that has one; the ids without a check are reported as
-not automated. Fixtures, capabilities and the read_only behaviour: see `_sdir`'s docstring.
+not automated. Fixtures, credential roles, capabilities and the preflight are declared in
+`_sdir.declare` (`kontrakt init sdir-additional-competence/v1` lists them); the basis of each
+check and the read_only behaviour: see `_sdir`'s docstring.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from conformance.manifest import BearerAuth, Manifest, NegativeAuth
 from tests.e2e.sdir_additional_competence_bad_variants import (
@@ -124,3 +125,38 @@ def test_the_roles_judge_the_sandbox_without_a_signing_key(
     assert result.passed
     token_valid = next(r for r in result.results if r.id == "SDIR-AUTH-TOKEN-VALID")
     assert not token_valid.notes, token_valid.notes  # the expired token was tried
+
+
+@pytest.mark.parametrize(
+    ("change", "cause"),
+    [
+        ("key", "HTTP 401"),
+        ("secret", "refused the client"),
+        ("base_url", "HTTP 404"),
+    ],
+)
+def test_the_preflight_ends_a_run_that_cannot_talk_to_the_provider(
+    sandbox: SwitchedSandbox, change: str, cause: str
+) -> None:
+    """The plain read (the code list with the main credentials) fails: cannot-run, one
+    diagnosis, no rule judged."""
+    found = manifest(sandbox, "v2")
+    if change == "key":
+        auth = [
+            a.model_copy(update={"value": SecretStr("no-such-key")}) if a.type == "api-key" else a
+            for a in found.auth
+        ]
+        found = found.model_copy(update={"auth": auth})
+    elif change == "secret":
+        auth = [
+            a.model_copy(update={"client_secret": SecretStr("wrong")})
+            if a.type == "oauth2-client-credentials"
+            else a
+            for a in found.auth
+        ]
+        found = found.model_copy(update={"auth": auth})
+    else:
+        found = found.model_copy(update={"base_url": found.base_url + "/nowhere"})
+    result = run(found)
+    assert result.cannot_run and not result.results
+    assert result.preflight is not None and cause in result.preflight.diagnosis
