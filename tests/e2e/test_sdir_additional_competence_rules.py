@@ -283,7 +283,7 @@ def basis_kind(rule_id: str) -> str:
 
 
 def proofs_table() -> str:
-    from tests.e2e.sdir_additional_competence_good_variants import GOOD
+    from tests.e2e.sdir_additional_competence_good_variants import ALL_AT_ONCE, GOOD
 
     lines = [
         "# Sdir additional competence: rule proofs",
@@ -327,6 +327,45 @@ def proofs_table() -> str:
             f"| {rule_id} | {marks[0]} | {marks[1]} | {basis_kind(rule_id)} | {published or '-'} "
             f"| {assumed or '-'} | {', '.join(bad_text) or '-'} | {', '.join(good_text) or '-'} |"
         )
+    lines += [
+        "",
+        "## Known-good variants",
+        "",
+        "Each makes a choice Sdir's text leaves open and passes at the default level; the last",
+        "column lists what `--level strict` flags for it (none: a reading the text allows).",
+        "`test_one_provider_making_every_compatible_choice_passes[<version>]` runs one provider",
+        "making the choices of " + ", ".join(f"`{n}`" for n in ALL_AT_ONCE) + " at once.",
+        "",
+        "| variant | versions | choice | basis | flagged at strict |",
+        "|---|---|---|---|---|",
+    ]
+    for good in GOOD:
+        flagged = ", ".join(good.strict) if good.strict else "none"
+        lines.append(
+            f"| `{good.name}` | {'+'.join(good.versions)} | {good.choice} | {good.basis} "
+            f"| {flagged} |"
+        )
+    lines += [
+        "",
+        "## Detection gaps closed by credential roles",
+        "",
+        "Each variant is run without `negative_auth.signing_key` (the suite signs nothing) and is",
+        "caught only through the role; `test_a_gap_variant_goes_unseen_without_its_role` shows the",
+        "same provider unnoticed without it (the rule passes or is not applicable).",
+        "",
+        "| variant | rule | role |",
+        "|---|---|---|",
+    ]
+    for variant in VARIANTS:
+        if variant.manifest is not None:
+            lines.append(
+                f"| `{variant.name}` | {', '.join(variant.kills)} | {variant.notes.get('role', '')} |"
+            )
+    lines += [
+        "",
+        "`scope-ignored` is caught through `credentials.wrong_scope`, a client of its own (the",
+        "committed manifests no longer ask the main client for another scope).",
+    ]
     return "\n".join(lines) + "\n"
 
 
