@@ -610,7 +610,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "DAN-AUTH-SUBSCRIPTION-KEY",
         "MUST",
-        "Every request carries the product subscription key in the Ocp-Apim-Subscription-Key header.",
+        "Every request to a protected operation carries the product subscription key in the Ocp-Apim-Subscription-Key header, and the gateway refuses a missing or unknown key; the public metadata may be served with or without one.",
     ),
     Rule(
         "DAN-AUTH-KEY-AND-TOKEN",
@@ -979,7 +979,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "DAN-META-CORS",
         "SHOULD",
-        'The evidencecodes, servicecontexts and statuscodes metadata responses carry Access-Control-Allow-Origin "*" (errorcodes does not).',
+        'The evidencecodes, servicecontexts and statuscodes metadata responses carry Access-Control-Allow-Origin "*" (errorcodes need not).',
     ),
     Rule(
         "DAN-ERR-MODEL",

@@ -260,6 +260,13 @@ PARTIAL_HOOK: Mapping[str, Any] = {
     }
 }
 
+
+def _no_reminders(scope: Scope, context: Context) -> Scope | Exchange:
+    if re.search(r"/v1/accreditations/[^/]+/reminders$", scope["path"]):
+        return answer(404)
+    return scope
+
+
 _ASYNC = AsyncDataset()
 
 VARIANTS: tuple[GoodVariant, ...] = (
@@ -381,6 +388,18 @@ VARIANTS: tuple[GoodVariant, ...] = (
             "DAN-REMINDER-PRECONDITIONS",
         ),
         fixtures=PARTIAL_HOOK,
+    ),
+    GoodVariant(
+        "no-reminders-route",
+        "no consent reminders at /accreditations/{id}/reminders (404)",
+        "departs from A-DAN-001 (the reminders' external path is only DAN's function route)",
+        ("DAN-REMINDER-*",),
+        strict=(
+            "DAN-REMINDER-PRECONDITIONS",
+            "DAN-REMINDER-RATE-LIMIT",
+            "DAN-REMINDER-UNKNOWN-403",
+        ),
+        request=_no_reminders,
     ),
     GoodVariant(
         "async-dataset",
