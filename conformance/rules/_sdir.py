@@ -1074,6 +1074,9 @@ def organisation_match(ctx: RuleContext, api: Api) -> None:
         return
     good, bad = api.item(), api.item(org=foreign)
     answer = api.batch([good, bad])
+    if answer.status < 300:
+        _organisation_taken_from_token(ctx, api, answer, foreign)
+        return
     api.refused(
         answer,
         403,
@@ -1081,6 +1084,28 @@ def organisation_match(ctx: RuleContext, api: Api) -> None:
         status_assumption=own,
         index=1,
     )
+
+
+def _organisation_taken_from_token(
+    ctx: RuleContext, api: Api, answer: ProbeResponse, foreign: str
+) -> None:
+    """A batch naming another organisation was stored. Published (FAQ): no report may be
+    stored in the name of an organisation that is not the caller; a provider that stores it
+    under the caller's own organisation instead differs only from A-SDIR-016/-017 (refuse)."""
+    body = _body(answer)
+    records = body if isinstance(body, list) else []
+    org = api.shape.path("org")
+    if len(records) != 2 or not all(isinstance(r, dict) for r in records):
+        raise ctx.fail("a batch naming another organisation is accepted", answer)
+    stored = get_path(records[1], org)
+    if stored == foreign or stored is None:
+        raise ctx.fail(f"a report was stored in the name of organisation {foreign}", answer)
+    ctx.deviate(
+        str(ctx.rule.assumption_id),
+        f"the report naming organisation {foreign} was stored under the caller's {stored}",
+        answer,
+    )
+    ctx.reading("the reporting organisation is taken from the token, not the body")
 
 
 def _foreign_vessel(ctx: RuleContext, api: Api) -> str:
@@ -1728,7 +1753,10 @@ def list_limits(ctx: RuleContext, api: Api) -> None:
     ]
     for name, value in cases:
         answer = api.probe.request("GET", api.path_of(LIST), params={name: value})
-        api.refused(answer, 400, what=f"{name}={value}", fields=(name,))
+        # The paging range is kontrakt's (A-SDIR-019: Sdir documents no paging); a value that
+        # is no date or no organisation number is invalid input by Sdir's own text (DT).
+        paging = api.assumed("list-paging") if name in ("offset", "limit") else None
+        api.refused(answer, 400, what=f"{name}={value}", fields=(name,), refusal_assumption=paging)
 
 
 def _oslo_day(value: str) -> dt.date:

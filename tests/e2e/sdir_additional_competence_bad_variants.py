@@ -882,7 +882,12 @@ VARIANTS: tuple[Variant, ...] = (
         assumed=True,
     ),
     Variant(
-        "limit-clamped", ("SDIR-LIST-LIMITS",), ("SDIR-LIST-PAGE",), _clamp_limit, versions=("v2",)
+        "limit-clamped",
+        ("SDIR-LIST-LIMITS",),
+        ("SDIR-LIST-PAGE",),
+        _clamp_limit,
+        versions=("v2",),
+        assumed=True,  # the paging range is A-SDIR-019
     ),
     Variant(
         "from-date-ignored",

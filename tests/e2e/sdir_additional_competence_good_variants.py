@@ -33,6 +33,7 @@ from sandbox.launch import Sandbox
 from sandbox.sdir.core import Service
 from tests.e2e.sdir_additional_competence_bad_variants import (
     ITEM,
+    OWN,
     PROBLEM,
     Answer,
     Call,
@@ -182,6 +183,35 @@ def _text_errors(call: Call, answer: Answer, kit: Kit) -> None:
             lines.append(f"{where}{field}{entry.get('message', '')}")
     answer.body = "\n".join(lines).encode()
     answer.headers["content-type"] = "text/plain; charset=utf-8"
+
+
+# the reporting organisation taken from the token ----------------------------------------------
+
+
+def _organisation_from_token(call: Call, kit: Kit) -> Answer | None:
+    """Every item is stored under the caller's organisation, whatever its body names."""
+    items = call.json()
+    posting = _is(call, "POST", r"/v[12]/additionalcompetence/(batch|prevalidate)")
+    if not (posting and isinstance(items, list)):
+        return None
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if _valid_organisation(item.get("organizationNumber")):
+            item["organizationNumber"] = OWN
+        nested = item.get("organization")
+        if isinstance(nested, dict) and _valid_organisation(nested.get("organisationNumber")):
+            nested["organisationNumber"] = OWN
+    call.set_json(items)
+    return None
+
+
+def _valid_organisation(value: Any) -> bool:
+    """A well-formed organisation number (9 digits, MOD11): validated before it is replaced."""
+    if not (isinstance(value, str) and re.fullmatch(r"\d{9}", value)):
+        return False
+    rest = sum(int(d) * w for d, w in zip(value, (3, 2, 7, 6, 5, 4, 3, 2), strict=False)) % 11
+    return (0 if rest == 0 else 11 - rest) == int(value[-1])
 
 
 # 4. the list newest first ---------------------------------------------------------------------
@@ -366,6 +396,16 @@ GOOD: tuple[GoodVariant, ...] = (
         on_answer=_restatus({"ORGANIZATION_MISMATCH", "NOT_SHIP_OWNER"}, 400),
     ),
     GoodVariant(
+        "organisation-from-token",
+        "the reporting organisation is taken from the token: an item naming another "
+        "organisation is stored under the caller's own, not refused",
+        "A-SDIR-017 (v1) / A-SDIR-016 (v2): Sdir states no check of the body's organisation; "
+        "the FAQ demands only that the ship owner reports",
+        ("SDIR-AUTH-ORG-MATCH", "SDIR-ERROR-PRECEDENCE", "SDIR-PREVALIDATE-CONSISTENT"),
+        strict=("SDIR-AUTH-ORG-MATCH",),
+        on_request=_organisation_from_token,
+    ),
+    GoodVariant(
         "update-204",
         "an update answers 204 No Content; the client reads the report back",
         "reading: Sdir lists the PUT operations by name only (AC 2020); RFC 9110 allows 204",
@@ -431,6 +471,7 @@ ALL_AT_ONCE: tuple[str, ...] = (
     "scope-refused-401",
     "validation-422",
     "owner-checks-400",
+    "organisation-from-token",
     "update-204",
     "prevalidate-204",
     "code-list-wrapped",
