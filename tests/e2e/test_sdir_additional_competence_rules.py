@@ -195,8 +195,8 @@ BASIS: dict[str, tuple[str, str]] = {
         "A-SDIR-027 (claim names of a token the suite signs)",
     ),
     "SDIR-AUTH-ORG-MATCH": (
-        "FAQ: only the ship owner reports (2xx fails)",
-        "A-SDIR-017 / A-SDIR-016 (403), A-SDIR-005, A-SDIR-006 (index)",
+        "FAQ: only the ship owner reports (a report stored in another's name fails)",
+        "A-SDIR-017 / A-SDIR-016 (refused, with 403), A-SDIR-005, A-SDIR-006 (index)",
     ),
     "SDIR-AUTH-SHIP-OWNER": (
         "FAQ: the ship owner connected to the vessel (2xx fails)",
@@ -261,8 +261,8 @@ BASIS: dict[str, tuple[str, str]] = {
     "SDIR-LIST-PAGE": ("AC 2021: the list of reported items (the document's page)", ""),
     "SDIR-LIST-ORDER": ("paging returns each report once", "A-SDIR-019 (order)"),
     "SDIR-LIST-LIMITS": (
-        "the document's parameter ranges (2xx fails)",
-        "A-SDIR-031, A-SDIR-005, A-SDIR-006",
+        "DT: a fromDate that is no ISO date, an organisation number of 5 digits (2xx fails)",
+        "A-SDIR-019 (offset/limit range refused), A-SDIR-031, A-SDIR-005, A-SDIR-006",
     ),
     "SDIR-LIST-FROM-DATE": ("", "A-SDIR-020"),
     "SDIR-BATCH-ATOMIC": ("REST: a failing batch stores nothing", ""),
