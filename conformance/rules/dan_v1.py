@@ -1,9 +1,9 @@
 """data.altinn.no (DAN) v1 conformance profile: one function per `x-kontrakt-rules` id.
 
-Every code, HTTP status, lifecycle state, dataset and schema a rule checks is read from
+Every code, HTTP status, lifecycle state and schema a rule checks is read from
 `specs/dan/v1/openapi.yaml` (`x-kontrakt-error-catalogue`, `x-kontrakt-errors`,
-`x-kontrakt-lifecycles.consent`, `x-kontrakt-datasets`, the component schemas); what a provider
-seeds (subjects, keys, a consent-answer hook) comes from the manifest. Rules that need requests
+`x-kontrakt-lifecycles.consent`, the component schemas); what a provider seeds (datasets,
+subjects, keys, a consent-answer hook) comes from the manifest. Rules that need requests
 the outside world cannot make (an identity provider going down, Altinn's consent page, the
 12-month support of a superseded version, logging of consent use) have no function and are
 reported as "not automated".
@@ -12,7 +12,16 @@ Credentials: the manifest's `auth` combines the subscription key (`type: api-key
 `Ocp-Apim-Subscription-Key`) with a token flow; rules drop one or the other per request.
 `negative_auth.signing_key` (test identity providers only) lets the suite mint expired,
 wrong-issuer, wrong-audience, scope-less and consumer-less tokens and tokens of another
-organisation; without it those rules are `not-applicable`.
+organisation; without it those rules are `not-applicable`, unless the manifest names a separate
+client for the role (`credentials.other_owner`, `credentials.wrong_scope`). The preflight lists
+the caller's own accreditations (key and token, no test data).
+
+Basis: a rule fails only on the publisher's text. Checks resting on kontrakt's own assumptions
+deviate (`warn` at the default level, `fail` at strict): our required members of response
+models (A-DAN-014), the gateway's status and code for a refused key (A-DAN-002), the error
+description format (A-DAN-019), the reminders' path (A-DAN-001), POST and GET status lists
+answering alike (A-DAN-011). The gateway's own rejections are never judged as Core's ErrorModel,
+and a rule that finds nothing to judge (no JSON error body, no dataset) is `not-applicable`.
 
 Writes: the accreditation rules create (and some delete) accreditations; under
 `limits.read_only: true` they are `not-applicable`.

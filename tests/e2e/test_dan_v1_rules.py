@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import SecretStr
 from rich.console import Console
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -242,6 +243,32 @@ def test_one_provider_making_every_good_choice_passes(
     assert not bad_verdicts, explain(result)
     expected = {rule for v in chosen for rule in v.strict}
     assert {r.id for r in result.results if r.deviations} == expected, explain(result)
+
+
+def test_versioning_without_a_snapshot_names_the_command(manifest: Manifest) -> None:
+    SWITCH.active = None
+    result = run(manifest.model_copy(update={"metadata_snapshot": None}), ["DAN-VERSION-*"])
+    for r in result.results:
+        if r.id == "DAN-VERSION-DATASET-RETIREMENT":
+            # the sandbox's deprecated dataset is still judged on its notice
+            assert r.verdict == "pass", explain(result)
+            continue
+        assert r.verdict == "not-applicable", explain(result)
+        assert "--snapshot-out" in r.message
+
+
+def test_a_wrong_subscription_key_cannot_run(manifest: Manifest) -> None:
+    SWITCH.active = None
+    wrong = [
+        a.model_copy(update={"value": SecretStr("kontrakt-wrong-key")})
+        if a.type == "api-key"
+        else a
+        for a in manifest.auth
+    ]
+    result = run(manifest.model_copy(update={"auth": wrong}), ["DAN-FLOW-ACCREDITATION"])
+    assert result.cannot_run and result.preflight is not None
+    assert "HTTP 401" in result.preflight.diagnosis
+    assert not result.passed_at("default")
 
 
 def test_every_automated_rule_is_killed_by_a_variant() -> None:
