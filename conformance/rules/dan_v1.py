@@ -95,7 +95,8 @@ NO_KEY = "no subscription key"
 # Answers of the API Management gateway, not of DAN Core: the error-model rules do not judge them
 # (FACTS §7: "APIM-level rejections ... come from APIM, not Core"; A-DAN-002).
 GATEWAY = frozenset({NO_KEY})
-DETAIL_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*-\d+$")
+# FACTS §3.8: "<source>-<n>" or "ES-<n>"; a source's name may itself hold hyphens.
+DETAIL_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*-\d+$")
 
 
 # --- the spec's data ----------------------------------------------------------------------------
@@ -1053,9 +1054,17 @@ def identifier_forms(ctx: RuleContext) -> None:
         )
     for member, number in (("requestorParty", requestor), ("subjectParty", subject)):
         party = created.get(member) or {}
-        wanted = {"scheme": scheme, "id": f"{icd}:{number}", "norwegianOrganizationNumber": number}
+        if len(number) == 11:  # a national identity number (FACTS §3.4: scheme nor-freg)
+            if party.get("scheme") != "nor-freg":
+                raise ctx.fail(f"{member} is {party}, expected the scheme nor-freg", resp)
+            continue
+        wanted = {"scheme": scheme, "id": f"{icd}:{number}"}
         if {k: party.get(k) for k in wanted} != wanted:
             raise ctx.fail(f"{member} is {party}, expected {wanted}", resp)
+        # norwegianOrganizationNumber is optional (FACTS §3.4); when sent it names the number.
+        extra = party.get("norwegianOrganizationNumber")
+        if extra is not None and extra != number:
+            raise ctx.fail(f"{member}.norwegianOrganizationNumber is {extra!r}, not {number}", resp)
 
 
 @rule("DAN-ACCR-REQUIREMENTS-1019")
@@ -1777,7 +1786,8 @@ def meta_evidencecodes_context(ctx: RuleContext) -> None:
         for e in everything
         if context.casefold() in [c.casefold() for c in e.get("belongsToServiceContexts") or []]
     ]
-    if [e.get("evidenceCodeName") for e in body] != wanted:
+    # The same datasets; their order is not published.
+    if sorted(str(e.get("evidenceCodeName")) for e in body) != sorted(wanted):
         raise ctx.fail(f"the datasets of {context.swapcase()} are not those of {context}", resp)
     for entry in body:
         for requirement in entry.get("authorizationRequirements") or []:

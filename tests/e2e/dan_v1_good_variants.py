@@ -261,6 +261,29 @@ PARTIAL_HOOK: Mapping[str, Any] = {
 }
 
 
+def _party_without_number(exchange: Exchange, context: Context) -> None:
+    body = exchange.json() if exchange.status == 200 else None
+    if isinstance(body, dict):
+        for member in ("requestorParty", "subjectParty"):
+            if isinstance(body.get(member), dict):
+                body[member].pop("norwegianOrganizationNumber", None)
+        exchange.set_json(body)
+
+
+def _context_list_reversed(exchange: Exchange, context: Context) -> None:
+    body = exchange.json() if exchange.status == 200 else None
+    if isinstance(body, list):
+        exchange.set_json(list(reversed(body)))
+
+
+def _hyphenated_detail_codes(exchange: Exchange, context: Context) -> None:
+    if exchange.status >= 400 and exchange.code() is not None:
+        body = exchange.json()
+        if isinstance(body.get("detailCode"), str):
+            body["detailCode"] = "Brreg-Enhetsregisteret-" + body["detailCode"].rsplit("-", 1)[-1]
+            exchange.set_json(body)
+
+
 def _no_reminders(scope: Scope, context: Context) -> Scope | Exchange:
     if re.search(r"/v1/accreditations/[^/]+/reminders$", scope["path"]):
         return answer(404)
@@ -388,6 +411,27 @@ VARIANTS: tuple[GoodVariant, ...] = (
             "DAN-REMINDER-PRECONDITIONS",
         ),
         fixtures=PARTIAL_HOOK,
+    ),
+    GoodVariant(
+        "party-without-organisation-number",
+        "requestorParty and subjectParty leave the optional norwegianOrganizationNumber out",
+        "FACTS §3.4: norwegianOrganizationNumber is optional in Party",
+        ("DAN-IDENTIFIER-FORMS",),
+        response=on("POST", "/v1/authorization", _party_without_number),
+    ),
+    GoodVariant(
+        "context-list-order",
+        "/evidencecodes/{serviceContext} lists its datasets in another order",
+        "FACTS §2.8: the datasets of the context; no order is published",
+        ("DAN-META-EVIDENCECODES-CONTEXT",),
+        response=on("GET", META + "evidencecodes/[^/]+", _context_list_reversed),
+    ),
+    GoodVariant(
+        "hyphenated-detail-codes",
+        "data-source detail codes whose source name holds hyphens (Brreg-Enhetsregisteret-404)",
+        "FACTS §3.8: detailCode is '<source>-<n>'; the source's name is the provider's",
+        ("DAN-ERR-DETAIL-CODE", "DAN-HARVEST-SOURCE-ERRORS"),
+        response=_hyphenated_detail_codes,
     ),
     GoodVariant(
         "no-reminders-route",
