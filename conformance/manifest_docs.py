@@ -148,13 +148,19 @@ def _fixture_lines(spec: FixtureSpec) -> list[str]:
     return lines
 
 
-def _role_lines(role: RoleSpec, template: Mapping[str, Any] | None) -> list[str]:
+def _role_lines(
+    role: RoleSpec, template: Mapping[str, Any] | None, *, commented_key: bool = False
+) -> list[str]:
     need = "required" if role.required else "optional: without it these rules are not-applicable"
     lines = [
         f"  # {role.name} ({need}): {role.description}",
         f"  #   used by: {_rules_text(role.rules)}",
     ]
     entry = dict(template or {"type": "oauth2-client-credentials"})
+    if role.auth_type == "bearer":
+        entry = {"type": "bearer", "token": "${" + f"PROVIDER_{role.name.upper()}_TOKEN" + "}"}
+    elif role.auth_type == "api-key":
+        entry = {"type": "api-key", "value": "${" + f"PROVIDER_{role.name.upper()}_KEY" + "}"}
     if entry.get("type") == "oauth2-client-credentials":
         entry["client_id"] = f"{FILL_IN} ({role.name} client)"
         entry["client_secret"] = "${" + f"PROVIDER_{role.name.upper()}_SECRET" + "}"
@@ -162,6 +168,11 @@ def _role_lines(role: RoleSpec, template: Mapping[str, Any] | None) -> list[str]
         entry.pop("_resource", None)
     lines.append(f"  {'' if role.required else '# '}{role.name}:")
     lines.extend(_auth_lines(entry, "    ", commented=not role.required))
+    if commented_key:
+        # Under `credentials: {}` the lines are comments only (optional roles).
+        lines = [
+            line if line.lstrip().startswith("#") else "  # " + line.lstrip() for line in lines
+        ]
     return lines
 
 
@@ -193,12 +204,16 @@ def starter_manifest(profile: Profile) -> str:
     oauth = next((e for e in auth if e.get("type") == "oauth2-client-credentials"), None)
     roles = sorted(rule_set.roles.values(), key=lambda r: (not r.required, r.name))
     lines.append("# Further clients, one per role, each a credential of its own.")
-    if roles:
+    if any(role.required for role in roles):
         lines.append("credentials:")
-        for role in roles:
-            lines.extend(_role_lines(role, oauth))
     else:
-        lines.append("credentials: {}")
+        # Every role optional: an empty mapping, so the file loads with all of them commented.
+        lines.append(
+            "credentials: {}"
+            + ("  # to give roles, replace {} by the entries below" if roles else "")
+        )
+    for role in roles:
+        lines.extend(_role_lines(role, oauth, commented_key=not any(r.required for r in roles)))
     fixtures = sorted(rule_set.fixtures.values(), key=lambda f: (not f.required, f.name))
     lines.append("# Test data in the provider's test environment (synthetic values only).")
     if fixtures:

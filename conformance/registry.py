@@ -143,6 +143,11 @@ class RoleSpec:
     rules: tuple[str, ...]
     required: bool = False
     scope: str | None = None
+    # The kind of credential `kontrakt init` suggests: a client of its own (the default), a
+    # fixed bearer token (e.g. one that has expired) or an API key.
+    auth_type: Literal["oauth2-client-credentials", "bearer", "api-key"] = (
+        "oauth2-client-credentials"
+    )
 
 
 class Warn(Exception):
@@ -519,13 +524,21 @@ class RuleSet:
         rules: Sequence[str],
         required: bool = False,
         scope: str | None = None,
+        auth_type: Literal["oauth2-client-credentials", "bearer", "api-key"] = (
+            "oauth2-client-credentials"
+        ),
     ) -> None:
         """Declare a credential role (`credentials.<name>` in the manifest) the rules `rules`
         use (`ctx.role_token(name)`, `ctx.role_headers(name)`)."""
         if name in self.roles:
             raise SpecError(f"credential role {name!r} is declared twice")
         self.roles[name] = RoleSpec(
-            name, description, self._known_rules(rules, f"role {name!r}"), required, scope
+            name,
+            description,
+            self._known_rules(rules, f"role {name!r}"),
+            required,
+            scope,
+            auth_type,
         )
 
     def capability(self, name: str, description: str) -> None:

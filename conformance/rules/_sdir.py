@@ -776,6 +776,7 @@ def declare(rules: RuleSet) -> None:
         "ago): it must be refused. Without it, and without negative_auth.signing_key, only "
         "tokens the suite tampers with are tried",
         rules=only("SDIR-AUTH-TOKEN-VALID"),
+        auth_type="bearer",
     )
     rules.role(
         "delegated",
