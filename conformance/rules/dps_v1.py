@@ -2543,11 +2543,12 @@ def _hmac_keys(secret: str) -> dict[bytes, str]:
     """The HMAC keys a secret can stand for, each with the reading it is: NB does not document
     the secret's encoding (A-DPS-023), so each is accepted."""
     keys: dict[bytes, str] = {}
-    if secret.startswith("whsec_"):
-        with contextlib.suppress(binascii.Error):
-            decoded = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-            keys[decoded] = "the secret is whsec_<base64 key> (Standard Webhooks)"
-        keys.setdefault(secret.removeprefix("whsec_").encode(), "the key is the text after whsec_")
+    text = secret.removeprefix("whsec_")
+    with contextlib.suppress(binascii.Error, ValueError):
+        decoded = base64.b64decode(text, validate=True)
+        if len(decoded) >= 16:
+            keys[decoded] = "the secret is [whsec_]<base64 of the key> (Standard Webhooks)"
+    keys.setdefault(text.encode(), "the key is the secret's text (after any whsec_)")
     keys.setdefault(secret.encode(), "the key is the secret's text itself")
     return keys
 

@@ -483,6 +483,56 @@ def _wrong_filesize(payload: dict[str, Any]) -> None:
         item["filesize"] = int(item["filesize"]) + 1
 
 
+def _stale_timestamp(
+    headers: dict[str, str], body: bytes, out: Outgoing
+) -> tuple[dict[str, str], bytes]:
+    stamped = {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) - 300)}
+    return out.resign(stamped, body), body
+
+
+def _no_reasons(payload: dict[str, Any]) -> None:
+    if payload.get("type") == "submission.rejected":
+        payload["data"]["reasons"] = []
+
+
+def _error_without_message(call: Call, memory: dict[str, Any]) -> Reply | None:
+    body = call.response_json()
+    if call.status == 404 and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body["error"].pop("message", None)
+        return Reply(body=body)
+    return None
+
+
+def _reregistered_url_dead(call: Call, memory: dict[str, Any]) -> Reply | None:
+    """The registration after a deleteFile returns an uploadUrl whose signature is wrong."""
+    paths: dict[str, str] = memory.setdefault("paths", {})
+    gone: set[str] = memory.setdefault("gone", set())
+    if call.is_("POST", FILES) and call.status == 201:
+        body = call.response_json()
+        key = call.path + "|" + body["filePath"]
+        paths[body["fileId"]] = key
+        if key in gone:
+            body["uploadUrl"] = re.sub(
+                r"signature=[0-9a-f]+", "signature=" + "0" * 64, body["uploadUrl"]
+            )
+            return Reply(body=body)
+    if call.is_("DELETE", FILE) and call.status == 204:
+        key = paths.get(call.path.rsplit("/", 1)[1])
+        if key:
+            gone.add(key)
+    return None
+
+
+def _sum_size_off(call: Call, memory: dict[str, Any]) -> Reply | None:
+    if not (call.is_("POST", FINALIZE) or call.is_("GET", SUBMISSION)) or call.status >= 300:
+        return None
+    body = call.response_json()
+    if not isinstance(body, dict) or body.get("sumSizeInBytes") is None:
+        return None
+    body["sumSizeInBytes"] = int(body["sumSizeInBytes"]) + 1
+    return Reply(body=body)
+
+
 # --- the variants ----------------------------------------------------------------------------------
 
 
@@ -494,6 +544,10 @@ class Variant:
     controls: tuple[str, ...] = ()
     edit: Edit | None = None
     outgoing: Mangle | None = None
+    # The variant breaks only kontrakt's assumption (the A-id) for these rules: they warn at the
+    # default level and fail at strict (SHOULD/MAY rules warn at both).
+    assumed: tuple[str, ...] = ()
+    assumption: str | None = None
 
 
 def _v(
@@ -504,14 +558,18 @@ def _v(
     *,
     edit: Edit | None = None,
     outgoing: Mangle | None = None,
+    assumption: str | None = None,
 ) -> Variant:
+    killed = (kills,) if isinstance(kills, str) else kills
     return Variant(
         name,
         description,
-        (kills,) if isinstance(kills, str) else kills,
+        killed,
         controls,
         edit,
         outgoing,
+        killed if assumption else (),
+        assumption,
     )
 
 
@@ -520,6 +578,64 @@ def _no_priority(call: Call) -> bool:
 
 
 VARIANTS: tuple[Variant, ...] = (
+    _v(
+        "submission-read-empty",
+        "a submission reads as the empty JSON object {}",
+        ("DPS-HTTPS-JSON", "DPS-STATUS-GET-200"),
+        ("DPS-STATUS-LIST-200",),
+        edit=_status_edit("GET", SUBMISSION, 200, 200, {}),
+    ),
+    _v(
+        "long-file-path-accepted",
+        "a 901-character filePath is registered",
+        "DPS-FILEPATH-400",
+        ("DPS-CHECKSUM-FORMAT-400",),
+        edit=_status_edit(
+            "POST",
+            FILES,
+            400,
+            201,
+            _fake_file(),
+            lambda c: len(str(_request_field(c, "filePath"))) > 900,
+        ),
+    ),
+    _v(
+        "finalize-stays-registered",
+        "finalize answers the submission still REGISTERED",
+        "DPS-STATUS-FINALIZE-200",
+        ("DPS-STATUS-CREATE-201",),
+        edit=_json_edit("POST", FINALIZE, _set("status", "REGISTERED")),
+    ),
+    _v(
+        "reregistered-url-dead",
+        "the uploadUrl of a registration made again refuses the PUT",
+        "DPS-UPLOAD-REREGISTER",
+        ("DPS-DELETE-FILE-GONE",),
+        edit=_reregistered_url_dead,
+    ),
+    _v(
+        "rejected-without-reasons",
+        "submission.rejected carries an empty reasons list",
+        ("DPS-UPLOAD-MD5-MISMATCH-REJECTED", "DPS-WH-REJECTED-REASONS"),
+        ("DPS-WH-SIGNATURE",),
+        outgoing=_edit_payload(_no_reasons),
+    ),
+    _v(
+        "webhook-stale-timestamp",
+        "webhook-timestamp lies 5 minutes before the send",
+        "DPS-WH-TIMESTAMP",
+        ("DPS-WH-SIGNATURE",),
+        outgoing=_stale_timestamp,
+        assumption="A-DPS-047",
+    ),
+    _v(
+        "error-without-message",
+        "404 errors carry no error.message",
+        "DPS-ERROR-ENVELOPE",
+        ("DPS-AUTH-401",),
+        edit=_error_without_message,
+        assumption="A-DPS-033",
+    ),
     _v(
         "text-plain-json",
         "submission reads typed text/plain",
@@ -568,6 +684,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-AUTH-OTHER-CONTRACT-403",
         ("DPS-STATUS-GET-200",),
         edit=_status_edit("GET", r"/v1/contracts/c3a0/", 403, 404),
+        assumption="A-DPS-006",
     ),
     _v(
         "dissemination-any-role",
@@ -677,6 +794,7 @@ VARIANTS: tuple[Variant, ...] = (
             {"error": {"code": "VALIDATION_ERROR", "message": "type"}},
             lambda c: _request_field(c, "metadata", "type") not in (None, "Bok"),
         ),
+        assumption="A-DPS-009",
     ),
     _v(
         "upper-case-checksum",
@@ -700,6 +818,7 @@ VARIANTS: tuple[Variant, ...] = (
         edit=_status_edit(
             "POST", FILES, 400, 201, _fake_file(), lambda c: _request_field(c, "filePath") == ""
         ),
+        assumption="A-DPS-034",
     ),
     _v(
         "object-id-upper",
@@ -772,6 +891,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-STATUS-EVENT-201",
         ("DPS-STATUS-CREATE-201",),
         edit=_status_edit("POST", EVENTS, 201, 200),
+        assumption="A-DPS-010",
     ),
     _v(
         "dissemination-202",
@@ -793,6 +913,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-CREATE-INITIAL-STATE",
         ("DPS-STATUS-CREATE-201",),
         edit=_json_edit("POST", SUBMISSIONS, _set("archiveId", str(uuid.uuid4()))),
+        assumption="A-DPS-017",
     ),
     _v(
         "duplicate-object-id-400",
@@ -807,6 +928,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-OBJECTID-PER-CONTRACT",
         ("DPS-CONFLICT-OBJECTID-409", "DPS-STATUS-CREATE-201"),
         edit=_object_id_unique_across_contracts,
+        assumption="A-DPS-011",
     ),
     _v(
         "file-always-packaged",
@@ -879,6 +1001,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-UPLOAD-MD5-MISMATCH-REJECTED",
         ("DPS-FINALIZE-ASYNC-VALIDATION",),
         outgoing=_edit_payload(_rename_reason),
+        assumption="A-DPS-013",
     ),
     _v(
         "object-key-elsewhere",
@@ -886,6 +1009,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-S3-OBJECT-KEY-LAYOUT",
         ("DPS-STATUS-REGISTER-FILE-201",),
         edit=_json_edit("POST", FILES, _set("s3ObjectKey", "bucket/flat-key")),
+        assumption="A-DPS-052",
     ),
     _v(
         "finalize-no-files-409",
@@ -903,14 +1027,10 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     _v(
         "sum-size-off",
-        "finalize reports one byte more",
+        "finalize and every read report one byte more",
         "DPS-FINALIZE-SUMSIZE",
         ("DPS-STATUS-FINALIZE-200",),
-        edit=_json_edit(
-            "POST",
-            FINALIZE,
-            lambda b: b.__setitem__("sumSizeInBytes", int(b.get("sumSizeInBytes") or 0) + 1),
-        ),
+        edit=_sum_size_off,
     ),
     _v(
         "finalize-terminal",
@@ -939,6 +1059,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-STATE-FINALIZE-ONCE-409",
         ("DPS-STATE-FILES-REGISTERED-409",),
         edit=_status_edit("POST", FINALIZE, 409, 200, _fake_submission(status="UPLOAD_COMPLETED")),
+        assumption="A-DPS-014",
     ),
     _v(
         "delete-after-finalize",
@@ -946,6 +1067,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-STATE-DELETE-BEFORE-FINALIZE-409",
         ("DPS-STATE-FINALIZE-ONCE-409",),
         edit=_status_edit("DELETE", SUBMISSION, 409, 204),
+        assumption="A-DPS-015",
     ),
     _v(
         "events-after-terminal",
@@ -953,6 +1075,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-STATE-EVENTS-BEFORE-TERMINAL-409",
         ("DPS-STATUS-EVENT-201",),
         edit=_status_edit("POST", EVENTS, 409, 201, {"agent": {}, "event": {}}),
+        assumption="A-DPS-016",
     ),
     _v(
         "validating-as-registered",
@@ -966,7 +1089,10 @@ VARIANTS: tuple[Variant, ...] = (
         "a PRESERVED submission reads ARCHIVING again",
         "DPS-LIFECYCLE-TERMINAL",
         ("DPS-STATUS-FINALIZE-200",),
-        edit=_leaves_terminal(SUBMISSION, "PRESERVED", "ARCHIVING"),
+        # The suite's own submissions (the fixture's first read is the preflight's).
+        edit=_leaves_terminal(
+            r"/v1/contracts/[^/]+/submissions/(?!fix)[^/]+$", "PRESERVED", "ARCHIVING"
+        ),
     ),
     _v(
         "preserved-without-archive-id",
@@ -1036,6 +1162,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-DISSEMINATION-AFTER-TERMINAL",
         ("DPS-CONFLICT-DISSEMINATION-409",),
         edit=_no_second_order,
+        assumption="A-DPS-019",
     ),
     _v(
         "not-preserved-409",
@@ -1124,6 +1251,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-ERROR-CODE-FORMAT",
         ("DPS-ERROR-ENVELOPE",),
         edit=_lower_code,
+        assumption="A-DPS-051",
     ),
     _v(
         "webhook-text-plain",
@@ -1166,6 +1294,7 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-WH-SECRET-FORMAT",
         ("DPS-WH-HEADERS",),
         edit=_secret_without_prefix,
+        assumption="A-DPS-023",
     ),
     _v(
         "webhook-no-timestamp-field",
