@@ -156,13 +156,17 @@ def judge_step(spec: Spec, op: Operation, answer: ProbeResponse) -> list[str]:
         problems.append(exc.message)
         return problems
     schema = (content.get(media_type) or {}).get("schema")
-    if isinstance(schema, Mapping):
+    # Where the error bodies and codes are kontrakt's proposal (a catalogue-level assumption such
+    # as A-SDIR-005), an error answer is judged by its status alone: the exploration has no
+    # default/strict levels, and a provider's own error shape is no finding.
+    ours = status >= 400 and spec.code_assumption is not None
+    if isinstance(schema, Mapping) and not ours:
         violations = spec.validate(op.id, body, key, media_type)
         if violations:
             shown = "; ".join(violations[:3])
             more = f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""
             problems.append(f"{key} body violates its schema: {shown}{more}")
-    if status >= 400 and response.get("x-kontrakt-errors"):
+    if status >= 400 and response.get("x-kontrakt-errors") and not ours:
         catalogue = spec.error_catalogue.get("codes") or {}
         codes = spec.code_of(body)
         if not codes:
