@@ -93,7 +93,7 @@ class JwksCache:
         self._unnamed: list[dict[str, Any]] = []
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
-        self._lock: asyncio.Lock | None = None
+        self._inflight: asyncio.Future[None] | None = None
         self.fetch_count = 0
         if jwks is not None:
             self._load(jwks)
@@ -103,13 +103,18 @@ class JwksCache:
         return frozenset(self._keys)
 
     async def key(self, kid: str | None) -> dict[str, Any]:
-        """The JWK for `kid` (a kid-less token needs a JWKS of exactly one key)."""
+        """The JWK for `kid` (a kid-less token needs a JWKS of exactly one key).
+
+        Single flight: requests arriving while a fetch is under way wait for that fetch (at most
+        about `timeout`) instead of starting another or giving up, so the first burst of
+        requests on a fresh server is not refused.
+        """
         if self.url is not None:
             stale = self._fetched_at is None or self._clock() - self._fetched_at >= self._max_age
-            if stale and self._may_refetch():
+            if stale and (self._refreshing() or self._may_refetch()):
                 await self._refresh()
         found = self._lookup(kid)
-        if found is None and self.url is not None and self._may_refetch():
+        if found is None and self.url is not None and (self._refreshing() or self._may_refetch()):
             await self._refresh()
             found = self._lookup(kid)
         if found is None:
@@ -129,21 +134,32 @@ class JwksCache:
             return True
         return self._clock() - self._attempted_at >= self._min_refresh_interval
 
+    def _refreshing(self) -> bool:
+        return self._inflight is not None and not self._inflight.done()
+
     async def _refresh(self) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            # Another request may have refreshed while this one waited for the lock.
+        """Fetch the key set, or join the fetch already under way (bounded wait)."""
+        if not self._refreshing():
             if not self._may_refetch():
                 return
             self._attempted_at = self._clock()
-            try:
-                document = await self._fetch()
-                self._load(document)
-            except (httpx.HTTPError, ValueError, TypeError) as exc:
-                logger.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
-                return
-            self._fetched_at = self._attempted_at
+            self._inflight = asyncio.ensure_future(self._fetch_and_load())
+        assert self._inflight is not None
+        try:
+            # shield: a waiter that times out or is cancelled does not cancel the shared fetch.
+            await asyncio.wait_for(asyncio.shield(self._inflight), self._timeout + 1.0)
+        except TimeoutError:
+            logger.warning("JWKS fetch from %s is taking longer than %ss", self.url, self._timeout)
+
+    async def _fetch_and_load(self) -> None:
+        attempted = self._attempted_at
+        try:
+            document = await self._fetch()
+            self._load(document)
+        except (httpx.HTTPError, ValueError, TypeError) as exc:
+            logger.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
+            return
+        self._fetched_at = attempted
 
     async def _fetch(self) -> Any:
         assert self.url is not None

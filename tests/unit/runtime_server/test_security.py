@@ -336,3 +336,41 @@ def test_roles() -> None:
         claims, ["{contractId}_W"], claim="realm_access.roles", path_params={"contractId": "a1f3"}
     )
     assert has_any_role({"roles": "admin ops"}, ["ops"])
+
+
+def test_concurrent_first_requests_share_one_fetch_and_all_succeed(keys: Keys) -> None:
+    """A fresh server's first burst: every request waits for the one fetch under way."""
+    hits: list[str] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        hits.append(str(request.url))
+        await asyncio.sleep(0.2)
+        return httpx.Response(200, json=keys.jwks())
+
+    async def go() -> list[Any]:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(slow))
+        cache = JwksCache("https://issuer.test/jwks", client=client)
+        v = JwtVerifier(cache, ISSUER, AUDIENCE)
+        raw = token(keys)
+        return await asyncio.gather(*(v.verify(raw) for _ in range(20)), return_exceptions=True)
+
+    results = asyncio.run(go())
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert hits == ["https://issuer.test/jwks"]
+
+
+def test_a_hanging_key_set_fetch_bounds_the_wait(keys: Keys) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=keys.jwks())
+
+    async def go() -> float:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(hang))
+        cache = JwksCache("https://issuer.test/jwks", client=client, timeout=0.2)
+        started = time.monotonic()
+        with pytest.raises(TokenError) as caught:
+            await JwtVerifier(cache, ISSUER, AUDIENCE).verify(token(keys))
+        assert caught.value.reason == "keys-unavailable"
+        return time.monotonic() - started
+
+    assert asyncio.run(go()) < 5
