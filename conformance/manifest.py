@@ -29,6 +29,8 @@ from pydantic import (
     field_validator,
 )
 
+from kontrakt.safeyaml import YamlBudgetError, safe_load
+
 __all__ = [
     "ApiKeyAuth",
     "AuthConfig",
@@ -390,15 +392,21 @@ def load_manifest(
     source = str(path) if path is not None else None
     if path is not None:
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+            raw = safe_load(path.read_text(encoding="utf-8"), _Loader)
         except OSError as exc:
             raise ManifestError(
                 [f"(manifest): cannot read {path}: {exc.strerror}"], source
             ) from None
+        except YamlBudgetError as exc:
+            raise ManifestError([f"(manifest): not usable YAML: {exc}"], source) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" (line {mark.line + 1})" if mark is not None else ""
             raise ManifestError([f"(manifest): not valid YAML{line}"], source) from None
+        except UnicodeDecodeError:
+            raise ManifestError(["(manifest): not UTF-8 text"], source) from None
+        except RecursionError:
+            raise ManifestError(["(manifest): nested too deeply"], source) from None
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from kontrakt.diagnostics import Diagnostic, escape
+from kontrakt.safeyaml import check_nodes
 
 __all__ = ["SpecFile", "SpecLoadError", "find_documents", "read_spec"]
 
@@ -88,11 +89,17 @@ def read_spec(path: Path) -> SpecFile:
             loader = _Loader(text)
             try:
                 node = loader.get_single_node()
+                if node is not None:
+                    check_nodes(node)
                 data = loader.construct_document(node) if node is not None else None
             finally:
                 loader.dispose()
             if node is not None:
                 _index(node, "", lines, integer_keys)
+    except RecursionError:
+        raise SpecLoadError(
+            Diagnostic(str(path), "", "not valid YAML/JSON: nested too deeply")
+        ) from None
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else getattr(exc, "lineno", None)

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 import yaml
 
+from kontrakt.safeyaml import safe_load
+
 __all__ = [
     "Document",
     "LoadError",
@@ -88,7 +90,9 @@ def parse_text(text: str, source: str) -> Any:
                 return _normalise(json.loads(text))
             except json.JSONDecodeError:
                 pass  # YAML flow style also starts with a brace
-        return _normalise(yaml.load(text, Loader=_Loader))
+        return _normalise(safe_load(text, _Loader))
+    except RecursionError:
+        raise LoadError(f"{source}: not valid YAML or JSON: nested too deeply") from None
     except yaml.YAMLError as exc:
         raise LoadError(f"{source}: not valid YAML or JSON: {exc}") from exc
 
