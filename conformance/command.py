@@ -72,6 +72,21 @@ def _explore_settings(manifest: Manifest, flag: bool, budget: str | None) -> Exp
     return ExploreSettings(max_examples=examples, max_steps=steps)
 
 
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (CI cancellation, `timeout`, `docker stop`) ends a run like Ctrl-C: the partial
+    report is written, marked incomplete, and the exit status is 1."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread (e.g. not under a runner)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def certify_command(
     manifest: Annotated[
         Path | None,
@@ -207,6 +222,7 @@ def certify_command(
             markup=False,
         )
         raise typer.Exit(2)
+    _sigterm_as_interrupt()
     result = run_profile(
         chosen,
         loaded,

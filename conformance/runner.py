@@ -4,7 +4,8 @@ Verdicts: `pass`, `fail` (a MUST rule broken), `warn` (a SHOULD/MAY rule broken,
 only kontrakt's assumptions differ), `not-applicable`, `waived` (a valid manifest waiver covers a
 non-pass), `error` (the rule could not be judged: a missing fixture or credential, an exhausted
 request budget, or a bug in the rule, whose traceback is summarised). An exception in one rule
-never stops the others; Ctrl-C stops the run and the partial result is marked `complete: false`
+never stops the others; Ctrl-C (or SIGTERM, under `kontrakt certify`) stops the run and the
+partial result is marked `complete: false`
 so that a report is still written.
 
 Levels. Each rule gets a verdict at both levels from one run: at `default` a deviation from one of
@@ -515,7 +516,7 @@ def run_profile(
                         outcome = RuleResult.of(rule, "error", exc.message)
                     except KeyboardInterrupt:
                         result.complete = False
-                        result.stop_reason = f"interrupted (Ctrl-C) during {rule.id}"
+                        result.stop_reason = f"interrupted (Ctrl-C or SIGTERM) during {rule.id}"
                         break
                 exchanges = probe.take_exchanges()
                 outcome.notes = ctx.notes + outcome.notes
@@ -546,7 +547,7 @@ def run_profile(
                 bar.advance(task)
     except KeyboardInterrupt:
         result.complete = False
-        result.stop_reason = result.stop_reason or "interrupted (Ctrl-C)"
+        result.stop_reason = result.stop_reason or "interrupted (Ctrl-C or SIGTERM)"
     finally:
         probe.close()
         credentials.close()
