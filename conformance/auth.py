@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from conformance.bounded import ACCEPT_ENCODING, BodyTooLarge, Deadline, EncodingRefused, decoded
 from conformance.manifest import (
     ApiKeyAuth,
     AuthConfig,
@@ -60,6 +61,9 @@ __all__ = [
 
 WRONG_AUDIENCE = "https://wrong-audience.kontrakt.invalid/"
 WRONG_ISSUER = "https://wrong-issuer.kontrakt.invalid/"
+
+
+TOKEN_BODY_CAP = 1_000_000  # decoded bytes: a token answer is a few kilobytes
 
 
 class AuthUnavailable(Exception):
@@ -273,7 +277,10 @@ class Credentials:
         self._scoped: dict[str, httpx.Auth] = {}
         self._named: dict[str, list[httpx.Auth]] = {}
         self._client = httpx.Client(
-            timeout=manifest.limits.timeout_seconds, transport=transport, follow_redirects=False
+            timeout=manifest.limits.timeout_seconds,
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
         for config in self._configs:
             if isinstance(config, ApiKeyAuth):
@@ -303,20 +310,49 @@ class Credentials:
         try:
             outgoing = next(flow)
             while outgoing is not request:
-                try:
-                    response = self._client.send(outgoing)
-                except httpx.HTTPError as exc:
-                    raise AuthUnavailable(
-                        f"token endpoint {outgoing.url.copy_with(query=None)} unreachable: "
-                        f"{type(exc).__name__}"
-                    ) from None
-                response.read()
-                outgoing = flow.send(response)
+                outgoing = flow.send(self._token_response(outgoing))
         except TokenError as exc:
             raise AuthUnavailable(self.redactor.text(str(exc))) from None
         finally:
             flow.close()
         return request
+
+    def _token_response(self, outgoing: httpx.Request) -> httpx.Response:
+        """The token endpoint's answer, read within `TOKEN_BODY_CAP` decoded bytes and one overall
+        deadline (`limits.timeout_seconds`), as a response the auth flow can read."""
+        endpoint = outgoing.url.copy_with(query=None)
+        deadline = Deadline()
+        deadline.start(self.manifest.limits.timeout_seconds)
+        try:
+            outgoing.extensions = {**outgoing.extensions, "trace": deadline.trace}
+            response = self._client.send(outgoing, stream=True)
+            try:
+                body = b"".join(
+                    decoded(
+                        response.iter_raw(),
+                        response.headers.get("content-encoding", ""),
+                        TOKEN_BODY_CAP,
+                    )
+                )
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            why = "no answer in time" if deadline.expired else type(exc).__name__
+            raise AuthUnavailable(f"token endpoint {endpoint} unreachable: {why}") from None
+        except BodyTooLarge:
+            raise AuthUnavailable(
+                f"token endpoint {endpoint} answered more than {TOKEN_BODY_CAP} bytes"
+            ) from None
+        except EncodingRefused as exc:
+            raise AuthUnavailable(f"token endpoint {endpoint}: {exc}") from None
+        finally:
+            deadline.stop()
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=outgoing)
 
     def headers(self, *, scope: str | None = None) -> dict[str, str]:
         """Every credential header for one request (`scope` overrides the token flows' scope)."""

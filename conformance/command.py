@@ -2,9 +2,11 @@
 conformance library.
 
 certify's exit status: 0 when the profile passed at the run's level, 1 when it failed (or the
-run was interrupted), 2 for a bad manifest or bad usage (nothing was sent), 3 when the preflight
-found that the suite cannot run against this provider (no token, unreachable, the plain valid
-request refused: no rule ran). A report is written whenever the run started.
+run was interrupted), 2 for a bad manifest or bad usage (nothing was sent), 3 when the suite
+could not judge the provider: the preflight found it cannot run (no token, unreachable, the plain
+valid request refused: no rule ran), or the provider stopped answering during the run
+(`provider-unreachable`: several requests in a row without an answer; the rules not yet run are
+`error`). A report is written whenever the run started.
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def certify_command(
 ) -> None:
     """Certify a provider against a rule profile; exit 0 only when the profile passes.
 
-    Exit status: 0 passed, 1 failed, 2 bad manifest or usage, 3 cannot run (preflight).
+    Exit status: 0 passed, 1 failed, 2 bad manifest or usage, 3 cannot run (preflight) or the
+    provider stopped answering.
     """
     from rich.console import Console
 
@@ -235,7 +238,7 @@ def certify_command(
     result.rule_filter = list(rules or [])
     written = write_reports(result, out, formats)
     print_summary(Console(file=sys.stdout), result, written)
-    if result.cannot_run:
+    if result.cannot_run or result.unreachable:
         raise typer.Exit(EXIT_CANNOT_RUN)
     raise typer.Exit(0 if result.passed else 1)
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import httpx
 
 from conformance.auth import AuthUnavailable, Credentials
+from conformance.bounded import ACCEPT_ENCODING, BodyTooLarge, Deadline, EncodingRefused, decoded
 from conformance.manifest import Limits
 from conformance.redact import Redactor
 from kontrakt.runtime.client import parse_retry_after
@@ -32,6 +33,7 @@ __all__ = [
     "Probe",
     "ProbeError",
     "ProbeResponse",
+    "ProviderUnreachable",
     "ReadOnlyViolation",
 ]
 
@@ -39,9 +41,18 @@ EXCERPT_BYTES = 2048
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_429_RETRIES = 2
 MAX_429_WAIT = 10.0  # seconds per request, all retries together
+MAX_TRANSPORT_FAILURES = 5  # requests in a row without an answer: the provider is unreachable
 
 ProbeErrorKind = Literal[
-    "timeout", "connection", "reset", "too-large", "invalid-json", "auth", "protocol", "budget"
+    "timeout",
+    "connection",
+    "reset",
+    "too-large",
+    "invalid-json",
+    "auth",
+    "protocol",
+    "budget",
+    "unreachable",
 ]
 
 
@@ -99,14 +110,21 @@ class BudgetExhausted(ProbeError):
     """`limits.max_requests` is used up: no rule may send anything any more."""
 
 
+class ProviderUnreachable(BudgetExhausted):
+    """`MAX_TRANSPORT_FAILURES` requests in a row got no answer: the run stops early."""
+
+
 class ReadOnlyViolation(Exception):
     """A rule tried an unsafe method under `limits.read_only` without saying it expects refusal."""
 
 
 def _excerpt(data: bytes, redactor: Redactor) -> str:
-    text = data[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    # Redact before cutting, over a margin past the cut, so that a secret or an identity number
+    # straddling the cut leaves no prefix behind.
+    window = data[: EXCERPT_BYTES + 4096].decode("utf-8", errors="replace")
+    text = redactor.text(window)[:EXCERPT_BYTES]
     suffix = f"... ({len(data)} bytes)" if len(data) > EXCERPT_BYTES else ""
-    return redactor.text(text) + suffix
+    return text + suffix
 
 
 class ProbeResponse:
@@ -227,8 +245,13 @@ class Probe:
         self._sleep = sleep
         self._clock = clock
         self._client = httpx.Client(
-            transport=transport, follow_redirects=False, timeout=self.limits.timeout_seconds
+            transport=transport,
+            follow_redirects=False,
+            timeout=self.limits.timeout_seconds,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
+        self._deadline = Deadline()
+        self.failures_in_a_row = 0
         self._decrypt = _jwe_decrypter(decryption_key) if decryption_key is not None else None
         self.sent = 0
         self._last_start: float | None = None
@@ -374,71 +397,111 @@ class Probe:
         timeout = self.limits.timeout_seconds
         cap = self.limits.max_body_bytes
         started = self._clock()
+        deadline = self._deadline
+        deadline.start(timeout)
+        headers: httpx.Headers = httpx.Headers()
         try:
             with self._client.stream(
                 request.method,
                 request.url,
                 headers=request.headers,
                 content=request.content,
+                extensions={"trace": deadline.trace},
             ) as response:
                 exchange.status = response.status_code
                 exchange.response_headers = self.redactor.headers(response.headers.multi_items())
-                chunks: list[bytes] = []
-                size = 0
-                # Decoded bytes count against the cap: a gzip bomb is stopped too.
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > cap:
-                        exchange.truncated = True
-                        exchange.response_body = _excerpt(b"".join(chunks), self.redactor)
-                        raise self._error(
-                            exchange,
-                            started,
-                            "too-large",
-                            f"the response body exceeds limits.max_body_bytes ({cap} bytes); "
-                            "reading stopped",
-                        )
-                    if self._clock() - started > timeout:
-                        exchange.response_body = _excerpt(b"".join(chunks), self.redactor)
-                        raise self._error(
-                            exchange,
-                            started,
-                            "timeout",
-                            f"the response body did not arrive within {timeout:g}s",
-                        )
-                content = b"".join(chunks)
                 headers = response.headers
-        except ProbeError:
+                chunks: list[bytes] = []
+                # Decoded bytes count against the cap as they are inflated: a gzip bomb, or a
+                # stack of encodings, never gets past it.
+                try:
+                    for chunk in decoded(
+                        response.iter_raw(), headers.get("content-encoding", ""), cap
+                    ):
+                        chunks.append(chunk)
+                        if self._clock() - started > timeout:
+                            exchange.response_body = _excerpt(b"".join(chunks), self.redactor)
+                            raise self._error(
+                                exchange,
+                                started,
+                                "timeout",
+                                f"the response body did not arrive within {timeout:g}s",
+                            )
+                except BodyTooLarge:
+                    exchange.truncated = True
+                    exchange.response_body = _excerpt(b"".join(chunks), self.redactor)
+                    raise self._error(
+                        exchange,
+                        started,
+                        "too-large",
+                        f"the response body exceeds limits.max_body_bytes ({cap} bytes); "
+                        "reading stopped",
+                    ) from None
+                except EncodingRefused as exc:
+                    exchange.response_body = _excerpt(b"".join(chunks), self.redactor)
+                    raise self._error(exchange, started, "protocol", str(exc)) from None
+                content = b"".join(chunks)
+        except ProbeError as exc:
+            self._transport_outcome(failed=exc.kind == "timeout")
             raise
-        except httpx.TimeoutException as exc:
-            raise self._error(
-                exchange,
-                started,
-                "timeout",
-                f"no answer within {timeout:g}s ({type(exc).__name__})",
-            ) from None
-        except httpx.ConnectError as exc:
-            raise self._error(
-                exchange, started, "connection", f"cannot connect: {_reason(exc)}"
-            ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise self._error(
-                exchange,
-                started,
-                "reset",
-                f"the connection broke off ({type(exc).__name__}: {_reason(exc)})",
-            ) from None
-        except (httpx.HTTPError, ValueError) as exc:
+        except httpx.HTTPError as exc:
+            error = self._transport_error(exc, exchange, started, timeout, deadline.expired)
+            self._transport_outcome(failed=error.kind in ("timeout", "connection", "reset"))
+            raise error from None
+        except ValueError as exc:
+            self._transport_outcome(failed=False)
             raise self._error(
                 exchange, started, "protocol", f"{type(exc).__name__}: {_reason(exc)}"
             ) from None
+        finally:
+            deadline.stop()
+        self._transport_outcome(failed=False)
         elapsed = self._clock() - started
         exchange.elapsed_ms = elapsed * 1000
         exchange.response_body = _excerpt(content, self.redactor) if content else None
         return ProbeResponse(
             exchange.status or 0, headers, content, exchange, elapsed, decrypt=self._decrypt
         )
+
+    def _transport_error(
+        self,
+        exc: httpx.HTTPError,
+        exchange: Exchange,
+        started: float,
+        timeout: float,
+        expired: bool,
+    ) -> ProbeError:
+        if expired or isinstance(exc, httpx.TimeoutException):
+            return self._error(
+                exchange,
+                started,
+                "timeout",
+                f"no complete answer within {timeout:g}s ({type(exc).__name__})",
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return self._error(exchange, started, "connection", f"cannot connect: {_reason(exc)}")
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+            return self._error(
+                exchange,
+                started,
+                "reset",
+                f"the connection broke off ({type(exc).__name__}: {_reason(exc)})",
+            )
+        return self._error(exchange, started, "protocol", f"{type(exc).__name__}: {_reason(exc)}")
+
+    def _transport_outcome(self, *, failed: bool) -> None:
+        """Count transport failures in a row; too many and the provider is unreachable."""
+        if not failed:
+            self.failures_in_a_row = 0
+            return
+        self.failures_in_a_row += 1
+        if self.failures_in_a_row >= MAX_TRANSPORT_FAILURES:
+            raise ProviderUnreachable(
+                "unreachable",
+                f"the provider did not answer {self.failures_in_a_row} requests in a row "
+                "(timeouts, refused or broken connections); the run stops here",
+                None,
+            )
 
     def _error(
         self, exchange: Exchange, started: float, kind: ProbeErrorKind, message: str

@@ -37,7 +37,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from conformance.auth import AuthUnavailable, Credentials
 from conformance.manifest import Manifest, Waiver
 from conformance.preflight import preflight_info, run_preflight
-from conformance.probe import BudgetExhausted, Exchange, Probe, ProbeError, ReadOnlyViolation
+from conformance.probe import (
+    BudgetExhausted,
+    Exchange,
+    Probe,
+    ProbeError,
+    ProviderUnreachable,
+    ReadOnlyViolation,
+)
 from conformance.profile import Profile
 from conformance.redact import Redactor
 from conformance.registry import (
@@ -165,6 +172,7 @@ class RunResult:
     preflight: Preflight | None = None
     snapshot_path: str | None = None
     snapshot_error: str | None = None
+    unreachable: bool = False  # the run stopped early: the provider stopped answering
 
     @classmethod
     def begin(
@@ -207,9 +215,11 @@ class RunResult:
         return self.preflight is not None and self.preflight.status == "cannot-run"
 
     @property
-    def verdict(self) -> Literal["passed", "failed", "cannot-run"]:
+    def verdict(self) -> Literal["passed", "failed", "cannot-run", "provider-unreachable"]:
         if self.cannot_run:
             return "cannot-run"
+        if self.unreachable:
+            return "provider-unreachable"
         return "passed" if self.passed else "failed"
 
     def passed_at(self, level: Level | None = None) -> bool:
@@ -218,7 +228,7 @@ class RunResult:
         A run that judged nothing (no rule automated or selected, or every rule not applicable),
         or could not run, certifies nothing.
         """
-        if not self.complete or not self.results or self.cannot_run:
+        if not self.complete or not self.results or self.cannot_run or self.unreachable:
             return False
         verdicts = [(r.severity, self._verdict(r, level)) for r in self.results]
         if not any(v in ("pass", "warn", "waived") for _, v in verdicts):
@@ -513,6 +523,7 @@ def run_profile(
                             _explore(outcome, explore_rules[rule.id], ctx, redactor, explore)
                     except BudgetExhausted as exc:
                         stopped = exc.message
+                        result.unreachable = isinstance(exc, ProviderUnreachable)
                         outcome = RuleResult.of(rule, "error", exc.message)
                     except KeyboardInterrupt:
                         result.complete = False

@@ -349,6 +349,7 @@ def print_summary(
         "passed": "[bold green]PASSED[/]",
         "failed": "[bold red]FAILED[/]",
         "cannot-run": "[bold magenta]CANNOT RUN[/]",
+        "provider-unreachable": "[bold magenta]PROVIDER UNREACHABLE[/]",
     }[result.verdict]
     other: Level = "strict" if result.level == "default" else "default"
     console.print(
