@@ -245,6 +245,14 @@ class Manifest(_Model):
                 found.append(auth.client_secret.get_secret_value())
             elif isinstance(auth, ApiKeyAuth):
                 found.append(auth.value.get_secret_value())
+        # Credentials the manifest declares elsewhere, whatever the provider calls them: header
+        # values and fixtures named like a key, token, secret or credential.
+        from conformance.redact import sensitive_header
+
+        found.extend(v for k, v in self.headers.items() if sensitive_header(k))
+        found.extend(
+            v for k, v in self.fixtures.items() if isinstance(v, str) and sensitive_header(k)
+        )
         return found
 
     def credential_headers(self) -> list[str]:

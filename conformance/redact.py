@@ -2,14 +2,15 @@
 
 Evidence, curl lines, reports and log text all pass through one `Redactor` per run. It removes:
 
-* values of credential headers (`Authorization`, API-key headers, cookies) by header name;
+* values of credential headers (`Authorization`, API-key headers, cookies, anything named like a
+  key, token, secret or credential) by header name;
 * every secret it was told about (tokens, client secrets, API keys, assertions), also in their
   URL-encoded forms, wherever they appear;
 * anything that looks like a JWT/JWS/JWE (`eyJ...` segments joined by dots), `Bearer ...` values,
   and `access_token=`/`client_secret:`-style pairs in JSON, form and query text;
 * national identity numbers: any digit run of 11 or more digits containing an 11-digit window that
   passes the two mod-11 check digits of a fødselsnummer or D-number, also when the digits
-  are grouped by spaces (`DDMMYY NNNNN`).
+  are grouped by spaces, dashes or dots (`DDMMYY NNNNN`, `DDMMYY-NNNNN`, `DDMMYY.NNNNN`).
 
 Bank account numbers (also 11 digits, one different check digit) are left alone unless they
 happen to pass the identity-number check too: evidence stays readable, identity numbers do not
@@ -47,7 +48,19 @@ _SENSITIVE_HEADERS = frozenset(
         "x-amz-security-token",
     }
 )
-_SENSITIVE_WORDS = ("token", "secret", "password", "apikey", "api-key", "api_key", "signature")
+_SENSITIVE_WORDS = (
+    "token",
+    "secret",
+    "password",
+    "apikey",
+    "api-key",
+    "api_key",
+    "signature",
+    "key",
+    "auth",
+    "credential",
+    "session",
+)
 
 # Three or five base64url segments starting with a JSON header ("eyJ" is base64 of '{"').
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}")
@@ -57,8 +70,10 @@ _PAIR = re.compile(
     r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|assertion|password|"
     r"api[_-]?key|subscription[_-]?key|token)\"?\s*[:=]\s*\"?)([^\"&\s,;}]+)"
 )
-# Digit groups joined by single spaces: `12858510048`, `128585 10048`, and runs around them.
-_DIGITS = re.compile(r"\d+(?:[ \u00a0]\d+)*")
+# Digit groups joined by one space, dash or dot: `12858510048`, `128585 10048`,
+# `128585-10048`, `128585.10048`, and runs around them.
+_DIGITS = re.compile(r"\d+(?:[ \u00a0.\-]\d+)*")
+_SEPARATORS = str.maketrans("", "", " \u00a0.-")
 
 _W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -96,7 +111,7 @@ def sensitive_header(name: str, extra: Iterable[str] = ()) -> bool:
 
 def _redact_digit_run(match: re.Match[str]) -> str:
     run = match.group(0)
-    digits = run.replace(" ", "").replace("\u00a0", "")
+    digits = run.translate(_SEPARATORS)
     for start in range(len(digits) - 10):
         if is_national_id(digits[start : start + 11]):
             return NIN_MASK
