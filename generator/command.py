@@ -43,6 +43,14 @@ def generate_command(
             help="Generate into a temporary folder and fail with a diff when --out differs.",
         ),
     ] = False,
+    allow_remote_refs: Annotated[
+        bool,
+        typer.Option("--allow-remote-refs", help="Fetch $ref URLs (off: a document names none)."),
+    ] = False,
+    allow_outside_refs: Annotated[
+        bool,
+        typer.Option("--allow-outside-refs", help="Read $ref files outside the document's folder."),
+    ] = False,
 ) -> None:
     """Generate typed models, FastAPI server stubs and httpx clients from OpenAPI 3.0/3.1 documents.
 
@@ -52,7 +60,9 @@ def generate_command(
     """
     from generator.pipeline import generate
     from kontrakt.diagnostics import format_text
+    from kontrakt.lint import set_ref_policy
 
+    set_ref_policy(allow_remote=allow_remote_refs, allow_outside=allow_outside_refs)
     _exit_without_collecting()
     outcome = generate(specs or [Path("specs")], out, check=check)
     if outcome.diagnostics:

@@ -28,6 +28,7 @@ from generator.render import RenderedPackage, RenderError, render_package, rende
 from generator.validate import validate
 from generator.write import WriteError, compare, stage, write
 from kontrakt.diagnostics import Diagnostic, Level
+from kontrakt.lint import external_refs_refused
 from kontrakt.specfile import find_documents
 
 __all__ = ["Built", "Outcome", "build", "build_all", "generate"]
@@ -100,6 +101,9 @@ def _check(path: Path) -> _Checked:
 
 def _make(document: Document) -> _Made:
     """Build the models, the IR and the files of a loaded ``document``."""
+    if external_refs_refused(document.spec):
+        # The check half reports the refused references; the model builder would follow them.
+        return _Made(None, None, [])
     try:
         models = build_models(document, plan_hoisting(document))
     except ModelsError as exc:

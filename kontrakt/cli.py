@@ -51,10 +51,20 @@ def lint(
             "no house rules (x-kontrakt-api, rule ids, OpenAPI 3.1).",
         ),
     ] = False,
+    allow_remote_refs: Annotated[
+        bool,
+        typer.Option("--allow-remote-refs", help="Fetch $ref URLs (off: a document names none)."),
+    ] = False,
+    allow_outside_refs: Annotated[
+        bool,
+        typer.Option("--allow-outside-refs", help="Read $ref files outside the document's folder."),
+    ] = False,
 ) -> None:
     """Validate OpenAPI documents and their x-kontrakt-* rules; exit 1 on any error."""
     from kontrakt.diagnostics import Level, format_text, to_json
-    from kontrakt.lint import lint_paths
+    from kontrakt.lint import lint_paths, set_ref_policy
+
+    set_ref_policy(allow_remote=allow_remote_refs, allow_outside=allow_outside_refs)
 
     found = lint_paths(paths or DEFAULT_SPECS, authored=not foreign)
     errors = [d for d in found if d.level is Level.ERROR]

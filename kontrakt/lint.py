@@ -244,7 +244,8 @@ class _Linter:
         if not refs_ok:
             return  # the validator cannot walk unresolved references; those are reported below
         try:
-            for error in validator_class(self.data).iter_errors():
+            base = self.spec.path.resolve().as_uri()
+            for error in validator_class(self.data, base_uri=base).iter_errors():
                 parts = tuple(str(p) for p in error.absolute_path)
                 self.report(parts, f"invalid OpenAPI: {error.message.splitlines()[0]}", "openapi")
         except referencing.exceptions.Unresolvable as exc:
@@ -573,9 +574,13 @@ class _Linter:
                 "refs",
             )
             return False
+        refused = refused_ref(self.spec.path, ref)
+        if refused is not None:
+            self.report((*parts, "$ref"), refused, "refs")
+            return False
         file_part, _, fragment = ref.partition("#")
-        if "://" in file_part:
-            return True  # remote references are the loader's business, not a lint failure
+        if _is_url(file_part):
+            return True  # allowed remote references are the loader's business
         target = (self.spec.path.parent / file_part).resolve()
         try:
             other = read_spec(target)
@@ -686,6 +691,60 @@ def _extension_values(
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _extension_values(item, (*parts, str(index)), inside)
+
+
+@dataclass
+class RefPolicy:
+    """Which `$ref`s of a document we did not write may be followed. By default none that
+    fetches a URL and none that reads a file outside the document's folder: run in CI on a
+    contributor's document, either would let the document make us fetch or read what it likes."""
+
+    allow_remote: bool = False
+    allow_outside: bool = False
+
+
+REF_POLICY = RefPolicy()
+
+
+def set_ref_policy(*, allow_remote: bool = False, allow_outside: bool = False) -> None:
+    """Set the reference policy of this process (and of the generator's forked workers)."""
+    REF_POLICY.allow_remote = allow_remote
+    REF_POLICY.allow_outside = allow_outside
+
+
+def _is_url(file_part: str) -> bool:
+    return "://" in file_part or file_part.lower().startswith(("file:", "http:", "https:", "//"))
+
+
+def refused_ref(document: Path, ref: str) -> str | None:
+    """Why `ref` of `document` is not followed under `REF_POLICY`, or None. The message is the
+    same whether or not the target exists, and names nothing but the reference as written."""
+    file_part = ref.partition("#")[0]
+    if not file_part:
+        return None
+    if _is_url(file_part):
+        if REF_POLICY.allow_remote:
+            return None
+        return (
+            f"$ref {ref!r} is not followed: kontrakt fetches no URL a document names "
+            "(--allow-remote-refs to fetch it)"
+        )
+    if REF_POLICY.allow_outside:
+        return None
+    folder = document.parent.resolve()
+    target = (document.parent / file_part).resolve()
+    if not target.is_relative_to(folder):
+        return (
+            f"$ref {ref!r} is not followed: kontrakt reads no file outside the document's folder "
+            "(--allow-outside-refs to read it)"
+        )
+    return None
+
+
+def external_refs_refused(spec: SpecFile) -> bool:
+    """Whether any `$ref` of `spec` is refused by `REF_POLICY` (the generator then builds no
+    models: the model builder would follow it)."""
+    return any(refused_ref(spec.path, ref) is not None for _, ref in _all_refs(spec.data))
 
 
 def lint_document(spec: SpecFile, *, authored: bool = True) -> list[Diagnostic]:
