@@ -286,6 +286,11 @@ def _wrong_check_digit(ctx: RuleContext) -> str | None:
 # --- requests -----------------------------------------------------------------------------------
 
 
+def _is_json(resp: ProbeResponse) -> bool:
+    """A JSON media type (application/json, or any structured `+json` type)."""
+    return resp.content_type == "application/json" or resp.content_type.endswith("+json")
+
+
 def _body(resp: ProbeResponse) -> Any:
     return resp.json()
 
@@ -1266,7 +1271,7 @@ def status_aggregate(ctx: RuleContext) -> None:
 
 
 def _evidence(ctx: RuleContext, resp: ProbeResponse, what: str) -> dict[str, Any]:
-    if resp.status != 200 or resp.content_type != "application/json":
+    if resp.status != 200 or not _is_json(resp):
         raise ctx.fail(f"{what}: expected a 200 application/json envelope", resp)
     body = resp.json()
     problems = _problems(ctx, "Evidence", body)
@@ -1443,7 +1448,7 @@ def harvest_async(ctx: RuleContext) -> None:
                 f"{dataset} answered 200 for {waiting}, whose data the source has not produced",
                 resp,
             )
-        body = resp.json() if resp.content_type == "application/json" else None
+        body = resp.json() if _is_json(resp) else None
         status = ((body or {}).get("evidenceStatus") or {}).get("status") or {}
         if isinstance(body, dict) and status.get("code") not in (None, available):
             raise ctx.fail(
@@ -1858,7 +1863,7 @@ def error_model(ctx: RuleContext) -> None:
     # The gateway's own rejections (a missing key) are APIM's, not Core's (FACTS §7).
     ctx.note(f"not judged (gateway answers): {', '.join(sorted(GATEWAY))}")
     for label, resp in core:
-        if resp.content_type != "application/json":
+        if not _is_json(resp):
             raise ctx.fail(
                 f"{label}: the error is {resp.content_type or 'no body'}, not JSON", resp
             )
@@ -2018,7 +2023,7 @@ def _json_bodies(ctx: RuleContext) -> list[tuple[str, ProbeResponse, Mapping[str
         if resp.status == 200:
             found.append((operation, resp, ctx.spec.response_schema(operation)))
     for label, resp in _core_errors(corpus):
-        if resp.content_type == "application/json":
+        if _is_json(resp):
             found.append((label, resp, _schema("ErrorModel")))
     if not ctx.manifest.limits.read_only:
         created = _created(ctx, [_dataset(ctx)])
