@@ -492,7 +492,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "DSOP-ACC-403-CONSUMER-NOT-ALLOWED",
         "MUST",
-        "A token whose consumer organisation is not entitled to the Legal-Mandate or service is answered 403 with code ACC-011.",
+        "A token whose consumer organisation is not entitled to the Legal-Mandate or service is refused - 403 with code ACC-011, or 400 with code ACC-001 (the mandate is not a valid one for this consumer).",
     ),
     Rule(
         "DSOP-TOKEN-CONSUMER-CLAIM",
