@@ -214,7 +214,12 @@ class Manifest(_Model):
     @field_validator("base_url")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
-        url = httpx.URL(value)
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or " " in value.strip():
+            raise ValueError("must be a URL without spaces or control characters (CR, LF, ...)")
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL:
+            raise ValueError("must be an absolute http(s) URL") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/")
@@ -334,20 +339,38 @@ def _message(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _is_private_key(path: Path) -> bool:
+    """Whether `path` holds an unencrypted PEM private key (checked before any request)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        data = path.read_bytes()
+        if len(data) > 1_000_000:
+            return False
+        load_pem_private_key(data, password=None)
+    except Exception:  # OSError, ValueError, TypeError, or cryptography's UnsupportedAlgorithm
+        return False
+    return True
+
+
 def _paths(manifest: Manifest, base: Path, problems: list[str], single_auth: bool) -> Manifest:
     """Resolve file paths against the manifest's folder; report missing files."""
 
-    def resolve(path: Path, where: str) -> Path:
+    def resolve(path: Path, where: str, *, private_key: bool = False) -> Path:
         full = path if path.is_absolute() else (base / path)
         if not full.is_file():
             problems.append(f"{where}: file {path} does not exist")
+        elif private_key and not _is_private_key(full):
+            problems.append(f"{where}: file {path} is not a PEM private key (unencrypted)")
         return full
 
     auth: list[Any] = []
     for index, item in enumerate(manifest.auth):
         if isinstance(item, JwtBearerAuth):
             where = "auth.key_file" if single_auth else f"auth[{index}].key_file"
-            item = item.model_copy(update={"key_file": resolve(item.key_file, where)})
+            item = item.model_copy(
+                update={"key_file": resolve(item.key_file, where, private_key=True)}
+            )
         auth.append(item)
     update: dict[str, Any] = {"auth": auth}
     if manifest.credentials:
@@ -356,7 +379,11 @@ def _paths(manifest: Manifest, base: Path, problems: list[str], single_auth: boo
             named[name] = [
                 item.model_copy(
                     update={
-                        "key_file": resolve(item.key_file, f"credentials.{name}[{index}].key_file")
+                        "key_file": resolve(
+                            item.key_file,
+                            f"credentials.{name}[{index}].key_file",
+                            private_key=True,
+                        )
                     }
                 )
                 if isinstance(item, JwtBearerAuth)
@@ -365,14 +392,18 @@ def _paths(manifest: Manifest, base: Path, problems: list[str], single_auth: boo
             ]
         update["credentials"] = named
     if manifest.decryption_key is not None:
-        update["decryption_key"] = resolve(manifest.decryption_key, "decryption_key")
+        update["decryption_key"] = resolve(
+            manifest.decryption_key, "decryption_key", private_key=True
+        )
     if manifest.metadata_snapshot is not None:
         update["metadata_snapshot"] = resolve(manifest.metadata_snapshot, "metadata_snapshot")
     if manifest.negative_auth.signing_key is not None:
         negative = manifest.negative_auth.model_copy(
             update={
                 "signing_key": resolve(
-                    manifest.negative_auth.signing_key, "negative_auth.signing_key"
+                    manifest.negative_auth.signing_key,
+                    "negative_auth.signing_key",
+                    private_key=True,
                 )
             }
         )

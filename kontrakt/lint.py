@@ -250,6 +250,13 @@ class _Linter:
                 self.report(parts, f"invalid OpenAPI: {error.message.splitlines()[0]}", "openapi")
         except referencing.exceptions.Unresolvable as exc:
             self.report("", f"invalid OpenAPI: unresolvable reference {exc}", "openapi")
+        except RecursionError:
+            self.report(
+                "",
+                "invalid OpenAPI: the validator could not walk the document (its references "
+                "recurse without end)",
+                "openapi",
+            )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             # openapi-spec-validator walks the document assuming its shape and can fail on badly
             # malformed input (e.g. `parameters: notalist`); that is a finding, not a crash.
@@ -562,9 +569,32 @@ class _Linter:
                 if not _resolve_pointer(self.data, ref[1:])[0]:
                     self.report((*parts, "$ref"), f"$ref {ref!r} does not resolve", "refs")
                     ok = False
+                elif (cycle := self._ref_cycle(ref)) is not None:
+                    self.report(
+                        (*parts, "$ref"),
+                        f"$ref {ref!r} only refers on in a circle ({' -> '.join(cycle)}); "
+                        "nothing is ever defined",
+                        "refs",
+                    )
+                    ok = False
             else:
                 ok = self.check_external_ref(parts, ref) and ok
         return ok
+
+    def _ref_cycle(self, ref: str) -> list[str] | None:
+        """The chain when `ref` leads, through objects that are nothing but a `$ref`, back to
+        a reference already on the way (`P -> Q -> P`, `S -> S`); None when it ends."""
+        chain = [ref]
+        while True:
+            ok, target = _resolve_pointer(self.data, chain[-1][1:])
+            if not ok or not isinstance(target, dict) or not isinstance(target.get("$ref"), str):
+                return None
+            following = target["$ref"]
+            if not following.startswith("#"):
+                return None
+            if following in chain:
+                return [*chain, following]
+            chain.append(following)
 
     def check_external_ref(self, parts: tuple[str, ...], ref: str) -> bool:
         if self.authored:

@@ -54,10 +54,13 @@ environment: test
 literal: $${NOT_A_VAR}
 """
 
+TEST_KEY = Path(__file__).resolve().parents[3] / "sandbox" / "fixtures" / "keys" / "client.pem"
+
 
 def _write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "keys").mkdir(exist_ok=True)
-    (tmp_path / "keys" / "client.pem").write_text("not used by the loader")
+    # A real (test) private key: the loader checks that key files are PEM private keys.
+    (tmp_path / "keys" / "client.pem").write_bytes(TEST_KEY.read_bytes())
     path = tmp_path / "provider.yaml"
     path.write_text(text)
     return path

@@ -88,3 +88,68 @@ def test_a_hostile_manifest_is_a_manifest_error(
     assert expected in "\n".join(caught.value.problems)
     result = CliRunner().invoke(app, ["certify", str(manifest)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+REF_CYCLE = """openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /a:
+    get:
+      operationId: getA
+      parameters:
+        - $ref: '#/components/parameters/P'
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/S'}
+components:
+  parameters:
+    P: {$ref: '#/components/parameters/Q'}
+    Q: {$ref: '#/components/parameters/P'}
+  schemas:
+    S: {$ref: '#/components/schemas/S'}
+"""
+
+
+def test_reference_cycles_are_findings_not_tracebacks(tmp_path: Path) -> None:
+    document = tmp_path / "openapi.yaml"
+    document.write_text(REF_CYCLE)
+    lint = CliRunner().invoke(app, ["lint", "--foreign", str(document)])
+    assert lint.exit_code == 1 and "in a circle" in lint.output
+    assert "Traceback" not in lint.output and "RecursionError" not in lint.output
+    out = tmp_path / "out"
+    generate = CliRunner().invoke(app, ["generate", str(document), "--out", str(out)])
+    assert generate.exit_code == 1 and "RecursionError" not in generate.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "negative_auth: {signing_key: key.pem}\n",
+            "negative_auth.signing_key: file key.pem is not a PEM",
+        ),
+        ("decryption_key: key.pem\n", "decryption_key: file key.pem is not a PEM"),
+    ],
+)
+def test_a_key_that_is_not_pem_is_a_manifest_problem(
+    extra: str, expected: str, tmp_path: Path
+) -> None:
+    (tmp_path / "key.pem").write_bytes(b"\x00\x01 not a key")
+    manifest = tmp_path / "provider.yaml"
+    manifest.write_text("profile: dps/v1\nbase_url: http://127.0.0.1:1\n" + extra)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest, env={})
+    assert any(expected in p for p in caught.value.problems)
+
+
+def test_a_base_url_with_crlf_is_a_manifest_problem(tmp_path: Path) -> None:
+    manifest = tmp_path / "provider.yaml"
+    manifest.write_text('profile: dps/v1\nbase_url: "http://127.0.0.1:1/\\r\\nX-Evil: 1"\n')
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest, env={})
+    assert any("control characters" in p for p in caught.value.problems)
+    result = CliRunner().invoke(app, ["certify", str(manifest)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
