@@ -847,10 +847,20 @@ def unauthenticated_401(ctx: RuleContext) -> None:
 def read_role(ctx: RuleContext) -> None:
     judge = Judge(ctx)
     codes = _codes(ctx, trigger="forbidden", operation=GET)
-    reader = _read_only_token(ctx)
-    judge.status(_get(ctx, _preserved(ctx), auth=reader), 200, what="{contractId}_R only")
-    judge.status(_get(ctx, _preserved(ctx)), 200, what="{contractId}_W token")
-    none = _no_role_token(ctx)
+    has_reader = ctx.has_role("read_only")
+    if has_reader:
+        reader = _read_only_token(ctx)
+        judge.status(_get(ctx, _preserved(ctx), auth=reader), 200, what="{contractId}_R only")
+    else:
+        ctx.note("no credentials.read_only: reads with {contractId}_R only are not judged")
+    try:
+        none = _no_role_token(ctx)
+    except NotApplicable as exc:
+        if not has_reader:
+            raise
+        ctx.note(f"{exc.reason}: the refusal without a role is not judged")
+        return
+    judge.status(_get(ctx, _preserved(ctx)), 200, what="the main client")
     judge.refused(_get(ctx, _preserved(ctx), auth=none), 403, codes, what="no role")
     list_path = _path(ctx, LIST, contractId=_contract(ctx))
     if ctx.has_capability("endpoint:listSubmissions"):
@@ -960,6 +970,9 @@ def dissemination_role(ctx: RuleContext) -> None:
             "GET", _path(ctx, GET_DIS, disseminationId=run.dissemination_id), auth=none
         )
         judge.refused(answer, 403, codes, what="getDissemination without {contractId}_R")
+        if not ctx.has_role("read_only"):
+            ctx.note("no credentials.read_only: a consumer's read is not judged")
+            return
         reader = _read_only_token(ctx)
         answer = ctx.probe.request(
             "GET", _path(ctx, GET_DIS, disseminationId=run.dissemination_id), auth=reader

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 import sandbox.dps.webhooks as webhooks_module
-from conformance.manifest import Manifest, load_manifest
+from conformance.manifest import Manifest, NegativeAuth, load_manifest
 from conformance.profile import load_profile
 from conformance.rules.dps_v1 import rules
 from conformance.runner import RuleResult, run_profile
@@ -292,3 +292,42 @@ def test_the_proof_table_is_up_to_date() -> None:
     if os.environ.get("KONTRAKT_WRITE_PROOFS"):
         PROOFS.write_text(text, encoding="utf-8")
     assert PROOFS.read_text(encoding="utf-8") == text
+
+
+# --- a manifest a stranger writes ---------------------------------------------------------------
+
+
+def test_the_suite_makes_its_own_test_data_and_needs_only_contract_id() -> None:
+    """Only the required fixture and the main client: the suite submits the PRESERVED and the
+    REJECTED package itself; the rules needing another client or a fixture are not-applicable."""
+    with running() as sandbox:
+        full = manifest_for(sandbox)
+        fixtures = {
+            k: v
+            for k, v in full.fixtures.items()
+            if k == "contract_id" or k.endswith("_seconds") or k == "webhook_subscribe_url"
+        }
+        manifest = full.model_copy(
+            update={"fixtures": fixtures, "credentials": {}, "negative_auth": NegativeAuth()}
+        )
+        result = run_profile(load_profile(manifest.profile), manifest, progress=False)
+    assert result.preflight is not None and result.preflight.status == "ok"
+    verdicts = {r.id: r.verdict for r in result.results}
+    assert not {i for i, v in verdicts.items() if v in ("fail", "error", "warn")}, "\n".join(
+        f"{r.id}: {r.verdict} {r.message}" for r in result.results if r.verdict != "pass"
+    )
+    assert result.passed
+    for rule_id in ("DPS-STATUS-GET-200", "DPS-LIFECYCLE-TERMINAL", "DPS-STATUS-GET-FILE-200"):
+        assert verdicts[rule_id] == "pass", rule_id
+    for rule_id in ("DPS-AUTH-READ-ONLY-CLIENT", "DPS-AIP-NOT-PRESERVED-422"):
+        assert verdicts[rule_id] == "not-applicable", rule_id
+
+
+def test_a_wrong_base_path_cannot_run() -> None:
+    with running() as sandbox:
+        manifest = manifest_for(sandbox)
+        wrong = manifest.model_copy(update={"base_url": manifest.base_url.rsplit("/", 1)[0]})
+        result = run_profile(load_profile(wrong.profile), wrong, progress=False)
+    assert result.verdict == "cannot-run"
+    assert result.preflight is not None and "base_url" in result.preflight.diagnosis
+    assert not result.results
