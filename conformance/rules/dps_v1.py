@@ -215,6 +215,35 @@ class Judge:
         return self.ctx.expect_valid(answer, operation)
 
 
+class _NoList(Exception):
+    """The provider has no list at the path kontrakt assumes (A-DPS-021)."""
+
+
+def _listed(ctx: RuleContext, answer: ProbeResponse) -> ProbeResponse:
+    """`answer` of the list endpoint, or a deviation from A-DPS-021 (NB publishes neither the
+    list's path nor its parameters) when the path is unknown to the provider."""
+    if answer.status in (404, 405, 501):
+        ctx.deviate(
+            "A-DPS-021",
+            f"GET {answer.exchange.url} answered {answer.status}: no submission list there",
+            answer,
+        )
+        raise _NoList
+    return answer
+
+
+def _list_rule(func: Callable[[RuleContext], None]) -> Callable[[RuleContext], None]:
+    """A list rule ends at a missing list endpoint with the A-DPS-021 deviation."""
+
+    def judged(ctx: RuleContext) -> None:
+        with contextlib.suppress(_NoList):
+            func(ctx)
+
+    judged.__name__ = func.__name__
+    judged.__doc__ = func.__doc__
+    return judged
+
+
 # --- lifecycles and roles from the spec ---------------------------------------------------------
 
 
@@ -333,9 +362,20 @@ def _created(ctx: RuleContext, label: str, **extra: Any) -> tuple[ProbeResponse,
 
 
 def _register(
-    ctx: RuleContext, submission_id: str, path: str, content: bytes, checksum: str | None = None
+    ctx: RuleContext,
+    submission_id: str,
+    path: str,
+    content: bytes,
+    checksum: str | None = None,
+    *,
+    packaged: bool = False,
 ) -> ProbeResponse:
-    body = {"filePath": path, "checksum": checksum or hashlib.md5(content).hexdigest()}
+    body: dict[str, Any] = {
+        "filePath": path,
+        "checksum": checksum or hashlib.md5(content).hexdigest(),
+    }
+    if packaged:
+        body["isPackaged"] = True
     return ctx.probe.request(
         "POST",
         _path(ctx, REGISTER, contractId=_contract(ctx), submissionId=submission_id),
@@ -535,8 +575,11 @@ class Flow:
     def final(self) -> str | None:
         return _status_of(self.reads[-1]) if self.reads else None
 
+    path: str = ""
+    packaged: bool = False  # the manifest's package_file, a TAR/ZIP for transport only
+
     def file_path(self) -> str:
-        return f"{self.object_id}/METS.xml"
+        return self.path or f"{self.object_id}/METS.xml"
 
     def evidence(self) -> list[ProbeResponse]:
         items = [self.created, *self.registered, *self.uploads]
@@ -620,6 +663,12 @@ def _flows(ctx: RuleContext) -> dict[str, Flow]:
         _hooks(ctx)
     hooks = state.hooks
     flows: dict[str, Flow] = {}
+    package = None
+    if ctx.has_fixture("package_file"):
+        # A complete SIP of the provider's test data: a provider validating NB-SIP-STRUCTURE
+        # would reject the suite's own one-file package.
+        found = ctx.fixture_path("package_file")
+        package = (found.name, found.read_bytes())
     try:
         for label in SCENARIOS:
             if label == "webhook-retry" and hooks is None:
@@ -628,9 +677,14 @@ def _flows(ctx: RuleContext) -> dict[str, Flow]:
             object_id = str(_mapping(created).get("objectId"))
             content = f"<mets OBJID={object_id!r} LABEL={label!r}/>".encode()
             flow = Flow(label, object_id, submission_id, content, created)
+            if package is not None:
+                flow.path, flow.content, flow.packaged = package[0], package[1], True
+                content = package[1]
             flows[label] = flow
             checksum = hashlib.md5(content).hexdigest()
-            registered = _register(ctx, submission_id, flow.file_path(), content, checksum)
+            registered = _register(
+                ctx, submission_id, flow.file_path(), content, checksum, packaged=flow.packaged
+            )
             flow.registered.append(registered)
             url = _mapping(registered).get("uploadUrl")
             if not 200 <= registered.status < 300 or not isinstance(url, str):
@@ -864,7 +918,9 @@ def read_role(ctx: RuleContext) -> None:
     judge.refused(_get(ctx, _preserved(ctx), auth=none), 403, codes, what="no role")
     list_path = _path(ctx, LIST, contractId=_contract(ctx))
     if ctx.has_capability("endpoint:listSubmissions"):
-        judge.refused(ctx.probe.request("GET", list_path, auth=none), 403, codes, what="list")
+        with contextlib.suppress(_NoList):
+            answer = _listed(ctx, ctx.probe.request("GET", list_path, auth=none))
+            judge.refused(answer, 403, codes, what="list")
 
 
 @rule("DPS-AUTH-WRITE-ROLE")
@@ -936,7 +992,9 @@ def read_only_client(ctx: RuleContext) -> None:
         judge.status(ctx.probe.request("GET", path, auth=reader), 200, what="getFile")
     if ctx.has_capability("endpoint:listSubmissions"):
         path = _path(ctx, LIST, contractId=contract)
-        judge.status(ctx.probe.request("GET", path, auth=reader), 200, what="listSubmissions")
+        with contextlib.suppress(_NoList):
+            answer = _listed(ctx, ctx.probe.request("GET", path, auth=reader))
+            judge.status(answer, 200, what="listSubmissions")
     if not _writes(ctx):
         ctx.note("read-only mode: only the reads were checked")
         return
@@ -1311,8 +1369,9 @@ def create_201(ctx: RuleContext) -> None:
 
 
 @rule("DPS-STATUS-LIST-200")
+@_list_rule
 def list_200(ctx: RuleContext) -> None:
-    answer = ctx.probe.request("GET", _path(ctx, LIST, contractId=_contract(ctx)))
+    answer = _listed(ctx, ctx.probe.request("GET", _path(ctx, LIST, contractId=_contract(ctx))))
     Judge(ctx).status(answer, 200)
     ctx.expect_valid(answer, LIST)
 
@@ -1771,6 +1830,8 @@ def md5_mismatch(ctx: RuleContext) -> None:
     path = hit[0].get("filePath")
     if path is None:
         ctx.reading("the checksum reason names no filePath (it applies to the package)")
+    elif flow.packaged:
+        ctx.reading("the checksum reason names a path inside the transport package")
     elif not _same_file(str(path), flow.file_path()):
         raise ctx.fail(f"the reason names {path!r}, not the file uploaded wrongly", evidence)
 
@@ -2286,9 +2347,10 @@ def _page(ctx: RuleContext, **params: Any) -> ProbeResponse:
 
 
 @rule("DPS-LIST-PAGE-ENVELOPE")
+@_list_rule
 def list_envelope(ctx: RuleContext) -> None:
     for size in (1, 2):
-        answer = _page(ctx, page=0, size=size)
+        answer = _listed(ctx, _page(ctx, page=0, size=size))
         Judge(ctx).status(answer, 200)
         body = ctx.expect_valid(answer, LIST)
         page = body["page"]
@@ -2304,8 +2366,9 @@ def list_envelope(ctx: RuleContext) -> None:
 
 
 @rule("DPS-LIST-CONTRACT-SCOPE")
+@_list_rule
 def list_scope(ctx: RuleContext) -> None:
-    answer = _page(ctx, page=0, size=100)
+    answer = _listed(ctx, _page(ctx, page=0, size=100))
     Judge(ctx).status(answer, 200)
     body = ctx.expect_valid(answer, LIST)
     for item in body["content"]:
@@ -2317,8 +2380,9 @@ def list_scope(ctx: RuleContext) -> None:
 
 
 @rule("DPS-LIST-PAGE-CONSISTENT")
+@_list_rule
 def list_consistent(ctx: RuleContext) -> None:
-    answer = _page(ctx, page=0, size=2)
+    answer = _listed(ctx, _page(ctx, page=0, size=2))
     Judge(ctx).status(answer, 200)
     page = ctx.expect_valid(answer, LIST)["page"]
     total, size, pages = page["totalElements"], page["size"], page["totalPages"]
@@ -2725,7 +2789,7 @@ def webhook_rejected(ctx: RuleContext) -> None:
         if not isinstance(reason, Mapping) or not reason.get("code") or not reason.get("message"):
             raise ctx.fail("a reason without code or message", evidence)
         path = reason.get("filePath")
-        if path is not None and not _same_file(str(path), flow.file_path()):
+        if path is not None and not flow.packaged and not _same_file(str(path), flow.file_path()):
             raise ctx.fail(f"filePath {path!r} is not a registered file", evidence)
 
 
@@ -2914,6 +2978,16 @@ rules.fixture(
     "main client, may write: the same objectId is submitted there",
     rules=["DPS-OBJECTID-PER-CONTRACT"],
     required=False,
+)
+rules.fixture(
+    "package_file",
+    "a file (relative to the manifest) holding a complete SIP the provider preserves, as TAR or "
+    "ZIP: the suite registers it with isPackaged true for its own submissions. Without it the "
+    "suite uploads a one-file package of its own, which a provider validating "
+    "NB-SIP-STRUCTURE-1.0 rejects",
+    rules=tuple(dict.fromkeys((*_FLOW_RULES, *_READS_PRESERVED, *_HOOK_RULES))),
+    required=False,
+    example="sip/example-package.tar",
 )
 rules.fixture(
     "metadata",

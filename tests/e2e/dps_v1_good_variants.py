@@ -207,6 +207,14 @@ def _malformed_id_404(call: Call, memory: dict[str, Any]) -> Reply | None:
     return None
 
 
+def _no_list(call: Call, memory: dict[str, Any]) -> Reply | None:
+    if call.is_("GET", SUBMISSIONS):
+        return Reply(
+            status=404, body={"error": {"code": "NOT_FOUND", "message": "No such resource."}}
+        )
+    return None
+
+
 def _newest_first(call: Call, body: Any) -> bool:
     if call.is_("GET", SUBMISSIONS) and call.status == 200 and isinstance(body, dict):
         content = body.get("content")
@@ -486,6 +494,29 @@ GOOD_VARIANTS: tuple[GoodVariant, ...] = (
         edits=(_json_answers(_newest_first),),
     ),
     GoodVariant(
+        "no-list-endpoint",
+        "the provider offers no submission list (404 at GET /v1/contracts/{contractId}/submissions)",
+        "A-DPS-021: NB publishes neither the list's path nor its parameters",
+        (
+            "DPS-STATUS-LIST-200",
+            "DPS-LIST-PAGE-ENVELOPE",
+            "DPS-LIST-CONTRACT-SCOPE",
+            "DPS-LIST-PAGE-CONSISTENT",
+            "DPS-AUTH-READ-ROLE",
+            "DPS-AUTH-READ-ONLY-CLIENT",
+            "DPS-CONFLICT-OBJECTID-409",
+        ),
+        (
+            "DPS-STATUS-LIST-200",
+            "DPS-LIST-PAGE-ENVELOPE",
+            "DPS-LIST-CONTRACT-SCOPE",
+            "DPS-AUTH-READ-ROLE",
+            "DPS-AUTH-READ-ONLY-CLIENT",
+        ),
+        edits=(_no_list,),
+        exclusive=("newest-first-list",),
+    ),
+    GoodVariant(
         "package-relative-reason-paths",
         "rejection reasons name the file relative to the package's root folder",
         "[WH] reasons[].filePath is 'the relative path' without saying relative to what",
@@ -522,8 +553,9 @@ GOOD_VARIANTS: tuple[GoodVariant, ...] = (
 
 def all_at_once() -> GoodVariant:
     """Every compatible good choice in one provider (own codes, not no codes; package-relative
-    reason paths, not package-level reasons)."""
-    chosen = [v for v in GOOD_VARIANTS if v.name not in ("no-error-codes", "package-level-reasons")]
+    reason paths, not package-level reasons; a newest-first list, not none)."""
+    left_out = ("no-error-codes", "package-level-reasons", "no-list-endpoint")
+    chosen = [v for v in GOOD_VARIANTS if v.name not in left_out]
     # Order matters for the answers: statuses first, codes next, gateway pages last.
     first = [e for v in chosen if v.name == "malformed-id-404" for e in v.edits]
     last = [e for v in chosen if v.name == "gateway-error-pages" for e in v.edits]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import re
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -277,7 +279,8 @@ def proof_table() -> str:
         lines.append(f"| `{v.name}` | {v.choice} | {v.basis} | {fails} |")
     lines.append(
         "| `all-at-once` | every compatible choice above (own codes, package-relative reason "
-        "paths) in one provider; the whole profile runs | each variant's | every rule resting on "
+        "paths, a newest-first list) in one provider; the whole profile runs | each variant's | "
+        "every rule resting on "
         "an assumption it departs from (each warned at the default level) |"
     )
     missing = [i for i in catalogue if i not in rules.functions]
@@ -331,3 +334,28 @@ def test_a_wrong_base_path_cannot_run() -> None:
     assert result.verdict == "cannot-run"
     assert result.preflight is not None and "base_url" in result.preflight.diagnosis
     assert not result.results
+
+
+def test_a_package_of_the_providers_own_is_submitted_as_a_transport_archive(
+    tmp_path: Path,
+) -> None:
+    """fixtures.package_file: a complete SIP (here a small TAR) registered with isPackaged."""
+    package = tmp_path / "example-sip.tar"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in (("sip/METS.xml", b"<mets/>"), ("sip/metadata/descriptive/dc.xml", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    package.write_bytes(buffer.getvalue())
+    with running() as sandbox:
+        manifest = manifest_for(sandbox)
+        manifest = manifest.model_copy(
+            update={"fixtures": {**manifest.fixtures, "package_file": str(package)}}
+        )
+        patterns = ["DPS-UPLOAD-*", "DPS-FINALIZE-*", "DPS-WH-REJECTED-REASONS", "DPS-STATE-*"]
+        results = certify(manifest, patterns)
+    assert all(r.verdict == "pass" for r in results.values()), explain(results)
+    assert any(
+        "transport package" in r for r in results["DPS-UPLOAD-MD5-MISMATCH-REJECTED"].readings
+    )
