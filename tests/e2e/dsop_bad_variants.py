@@ -1590,6 +1590,22 @@ GOOD_RUNS: tuple[GoodRun, ...] = (
     ),
 )
 
+# Providers the preflight must stop (cannot-run) with a diagnosis naming the real cause.
+PREFLIGHT_VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "refuses-json-406",
+        "answers 406 ACC-013 to every request (no plain JSON in its test environment)",
+        (),
+        request=_r(lambda s: Reply(406, {"code": "ACC-013", "message": "Not acceptable."})),
+    ),
+    Variant(
+        "refuses-every-token",
+        "answers 401 ACC-010 to every request (the token's audience is not its own)",
+        (),
+        request=_r(lambda s: Reply(401, {"code": "ACC-010", "message": "Invalid token."})),
+    ),
+)
+
 # A provider answering 200 {} to every request: no rule may pass against it (each finds nothing
 # to judge, or fails where the manifest promises data, e.g. party_with_accounts' accounts).
 SILENT = Variant("empty-everywhere", "answers 200 {} to every request", (), request=_r(_silent))
@@ -1626,7 +1642,8 @@ class Router:
 
 
 def all_variants() -> list[Variant]:
-    return [*VARIANTS, *(g.variant for g in GOOD_RUNS if g.variant is not None), SILENT]
+    good = [g.variant for g in GOOD_RUNS if g.variant is not None]
+    return [*VARIANTS, *good, SILENT, *PREFLIGHT_VARIANTS]
 
 
 # --- the proof table ------------------------------------------------------------------------------
@@ -1755,6 +1772,13 @@ def proof_table(automated: Mapping[str, str], not_automated: Sequence[str]) -> s
         "Not applicable in the `sandbox` run (proven in the run named):",
         "",
         *(f"- {rule_id}: {why}" for rule_id, why in GOOD_RUNS[0].not_applicable.items()),
+        "",
+        "Detection of nothing to judge: against `empty-everywhere` (200 {} to every request)",
+        "no rule passes (test `test_no_rule_passes_against_a_provider_that_says_nothing`): each",
+        "is not-applicable, or fails where the manifest promises data (the accounts of",
+        "party_with_accounts). The preflight stops `refuses-json-406` and `refuses-every-token`",
+        "as cannot-run, naming the Accept header and the credentials (test",
+        "`test_preflight_names_the_cause`).",
         "",
         *good_table(),
         f"Not automated ({len(not_automated)}; reported as such in every certify run): "

@@ -307,6 +307,41 @@ def _thousand_response(scope: Scope, status: int, body: Any) -> tuple[int, Any] 
     return status, body
 
 
+def _audience_list(context: SandboxContext) -> Hook:
+    """The bank's gateway passes a valid token on with `aud` as a list holding its audience and
+    another (RFC 7519 §4.1.3 allows an array); the bank accepts it when its own is among them."""
+    import jwt
+
+    from conformance import auth as tokens
+
+    own = context.base_urls[bad.PROVIDER]
+
+    def hook(scope: Scope) -> Scope:
+        value = header(scope, "authorization") or ""
+        if not value.lower().startswith("bearer "):
+            return scope
+        try:
+            claims = tokens.claims_of(value[7:])
+            jwt.decode(
+                value[7:],
+                context.issuer.signing_key.public_key(),
+                algorithms=["RS256"],
+                audience=own,
+            )
+        except (ValueError, jwt.PyJWTError):
+            return scope  # refused as it is (expired, forged, wrong audience ...)
+        claims["aud"] = [own, "urn:kontrakt:another-api"]
+        token = jwt.encode(
+            claims,
+            context.issuer.signing_key,
+            algorithm="RS256",
+            headers={"kid": context.issuer.kid},
+        )
+        return with_header(scope, "authorization", f"Bearer {token}")
+
+    return hook
+
+
 def _dates_required(scope: Scope) -> Scope | bad.Reply:
     if bad.param(scope, "fromDate") is None or bad.param(scope, "toDate") is None:
         return bad.Reply(400, {"code": "ACC-001", "message": "fromDate og toDate mangler."})
@@ -474,6 +509,13 @@ GOOD: tuple[GoodVariant, ...] = (
         "ACC-011 (not authorised), not 404",
         "A-DSOP-006: the answer for a known account outside the relation is not published",
         ("DSOP-VERGE-SCOPE", "DSOP-SERVICE-VERGEKONTROLL"),
+    ),
+    GoodVariant(
+        _v("audience-as-list", request=_audience_list),
+        "takes a token whose aud is a list holding its registered base URL (and another)",
+        "FACTS §1.1: aud must be the bank's registered base URL; RFC 7519 §4.1.3 allows an "
+        "array of audiences (the manifest needs no auth.resource beyond what its issuer wants)",
+        ("DSOP-ACC-401-*", "DSOP-TOKEN-*", "DSOP-ACC-403-WRONG-SCOPE"),
     ),
     GoodVariant(
         _v("dates-required", request=bad._r(_dates_required)),

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from rich.console import Console
 from starlette.types import ASGIApp
 
@@ -321,3 +322,25 @@ def test_the_probe_decrypts_the_jwe_dsop_consumers_receive() -> None:
     assert _jwe_decrypter(bad.KEYS / "client.pem")(body) == (
         b'{"responseDetails":{"status":"complete"}}'
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [("refuses-json-406", "Accept"), ("refuses-every-token", "audience")],
+)
+def test_preflight_names_the_cause(sandbox: Sandbox, router: str, name: str, cause: str) -> None:
+    """One plain GET /accounts before the first rule: refused, the run is cannot-run with a
+    diagnosis that names the cause (a 406 is about Accept, not the credentials)."""
+    variant = next(v for v in bad.PREFLIGHT_VARIANTS if v.name == name)
+    result = run(variant_manifest(sandbox, router, variant), ("DSOP-ACC-4*",))
+    assert result.preflight is not None and result.preflight.status == "cannot-run"
+    assert cause in result.preflight.diagnosis, result.preflight.diagnosis
+    assert result.results == [] and not result.passed
+
+
+def test_preflight_names_a_wrong_secret(sandbox: Sandbox, router: str) -> None:
+    manifest = variant_manifest(sandbox, router, bad.GOOD_RUNS[1].variant or bad.SILENT)
+    auth = manifest.auth[0].model_copy(update={"client_secret": SecretStr("not-the-secret")})
+    result = run(manifest.model_copy(update={"auth": [auth]}), ("DSOP-ACC-4*",))
+    assert result.preflight is not None and result.preflight.status == "cannot-run"
+    assert "client" in result.preflight.diagnosis, result.preflight.diagnosis
