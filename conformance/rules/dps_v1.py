@@ -1190,16 +1190,20 @@ def priority_range(ctx: RuleContext) -> None:
 def priority_default(ctx: RuleContext) -> None:
     _writable(ctx)
     good = _flow(ctx, "good")
-    for answer in (good.created, good.reads[-1]):
+    answers = [good.created, good.reads[-1]]
+    if ctx.has_capability("disseminations"):
+        run = _dissemination(ctx)
+        if run.created.status == 201:
+            answers.append(run.created)
+    # priority is not a required member of the answers: judged where it is shown.
+    shown = [a for a in answers if _mapping(a).get("priority") is not None]
+    ctx.judged(shown, "answers showing the priority")
+    for answer in shown:
         if _mapping(answer).get("priority") != 50:
             raise ctx.fail(
                 f"priority {_mapping(answer).get('priority')!r} for an omitted priority, not 50",
                 answer,
             )
-    if ctx.has_capability("disseminations"):
-        run = _dissemination(ctx)
-        if run.created.status == 201 and _mapping(run.created).get("priority") != 50:
-            raise ctx.fail("the dissemination's omitted priority is not 50", run.created)
 
 
 @rule("DPS-METADATA-REQUIRED-400")
@@ -1966,13 +1970,15 @@ def frozen_after_finalize(ctx: RuleContext) -> None:
     good = _flow(ctx, "good")
     assert good.finalize is not None
     reference = good.finalize
-    keys = ("objectId", "priority")
     for answer in [*good.reads, *good.rereads]:
         if answer.status != 200:
             continue
-        for key in keys:
-            if _mapping(answer).get(key) != _mapping(reference).get(key):
-                raise ctx.fail(f"{key} changed after finalize", reference, answer)
+        body, before = _mapping(answer), _mapping(reference)
+        # objectId cannot change once delivered ([SUB]); that priority stays is A-DPS-053.
+        if body.get("objectId") != before.get("objectId"):
+            raise ctx.fail("objectId changed after finalize", reference, answer)
+        if "priority" in body and "priority" in before and body["priority"] != before["priority"]:
+            ctx.deviate("A-DPS-053", "priority changed after finalize", reference, answer)
         if "files" in _mapping(answer) and _file_view(answer) != _file_view(reference):
             raise ctx.fail("the file list changed after finalize", reference, answer)
     url = _mapping(good.registered[0]).get("uploadUrl")

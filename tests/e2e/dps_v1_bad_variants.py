@@ -523,6 +523,12 @@ def _reregistered_url_dead(call: Call, memory: dict[str, Any]) -> Reply | None:
     return None
 
 
+def _file_list_grows(body: Any) -> None:
+    files = body.get("files")
+    if isinstance(files, list) and files:
+        files.append({**files[0], "fileId": "G" * 22, "filePath": "late/extra.xml"})
+
+
 def _sum_size_off(call: Call, memory: dict[str, Any]) -> Reply | None:
     if not (call.is_("POST", FINALIZE) or call.is_("GET", SUBMISSION)) or call.status >= 300:
         return None
@@ -1045,6 +1051,14 @@ VARIANTS: tuple[Variant, ...] = (
         "DPS-STATE-FROZEN-AFTER-FINALIZE",
         ("DPS-STATUS-FINALIZE-200",),
         edit=_json_edit("GET", SUBMISSION, _priority_change_after_finalize),
+        assumption="A-DPS-053",
+    ),
+    _v(
+        "file-list-grows",
+        "reads after finalize list one more file",
+        "DPS-STATE-FROZEN-AFTER-FINALIZE",
+        ("DPS-STATUS-FINALIZE-200",),
+        edit=_json_edit("GET", SUBMISSION, _file_list_grows),
     ),
     _v(
         "files-after-finalize",
