@@ -889,6 +889,10 @@ def unauthenticated_401(ctx: RuleContext) -> None:
         bad["wrong audience"] = minter.wrong_audience(real)
     for what, token in bad.items():
         answer = ctx.probe.request("GET", path, auth=token)
+        if what == "wrong audience" and answer.status < 300:
+            # NB names no audience for its tokens: refusing another one is A-DPS-054.
+            ctx.deviate("A-DPS-054", "a token minted for another audience was accepted", answer)
+            continue
         judge.refused(answer, 401, codes, what=what)
     # Before any other check: an unknown submission without a token is 401, not 404.
     answer = ctx.probe.request(

@@ -60,6 +60,7 @@ class GoodVariant:
     payload: tuple[Payload, ...] = ()  # changes of outgoing webhook payloads
     uuid_ids: bool = False  # webhook-id a UUID instead of msg_<base62>
     plain_secret: bool = False  # the secret is plain text, the HMAC key its bytes
+    audience_blind: bool = False  # tokens are accepted whatever their audience
     exclusive: tuple[str, ...] = field(default=())  # variants it cannot be combined with
 
     @property
@@ -319,6 +320,39 @@ class AliasUploads:
         return Reply(body=body) if changed else None
 
 
+# --- tokens: the audience is not checked --------------------------------------------------------
+
+
+def audience_blind(app: ASGIApp) -> ASGIApp:
+    """A provider that does not check the token's audience: a request whose token names another
+    audience is served as if it named the provider's (the token of the same client seen last)."""
+    seen: dict[str, bytes] = {}
+
+    def audience(value: bytes) -> Any:
+        try:
+            payload = value.decode().split(" ", 1)[1].split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            return None
+        return claims.get("aud") if isinstance(claims, dict) else None
+
+    async def blind(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = list(scope.get("headers", ()))
+            for index, (key, value) in enumerate(headers):
+                if key.lower() != b"authorization":
+                    continue
+                aud = audience(value)
+                if aud is not None and "good" not in seen:
+                    seen["good"], seen["aud"] = value, json.dumps(aud).encode()
+                elif aud is not None and json.dumps(aud).encode() != seen.get("aud"):
+                    headers[index] = (key, seen["good"])
+                    scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return blind
+
+
 # --- outgoing webhooks ------------------------------------------------------------------------------
 
 
@@ -494,6 +528,14 @@ GOOD_VARIANTS: tuple[GoodVariant, ...] = (
         edits=(_json_answers(_newest_first),),
     ),
     GoodVariant(
+        "audience-not-checked",
+        "the provider accepts tokens of its realm whatever their audience",
+        "A-DPS-054: NB documents no audience for its tokens",
+        ("DPS-AUTH-401", "DPS-STATUS-GET-200"),
+        ("DPS-AUTH-401",),
+        audience_blind=True,
+    ),
+    GoodVariant(
         "no-list-endpoint",
         "the provider offers no submission list (404 at GET /v1/contracts/{contractId}/submissions)",
         "A-DPS-021: NB publishes neither the list's path nor its parameters",
@@ -577,5 +619,6 @@ def all_at_once() -> GoodVariant:
         payload=tuple(p for v in chosen for p in v.payload),
         uuid_ids=True,
         plain_secret=True,
+        audience_blind=True,
         exclusive=(),
     )

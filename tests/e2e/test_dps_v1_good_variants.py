@@ -26,6 +26,7 @@ from tests.e2e.dps_v1_good_variants import (
     AliasUploads,
     GoodVariant,
     all_at_once,
+    audience_blind,
     compose,
     mangle_for,
 )
@@ -45,6 +46,8 @@ def running(variant: GoodVariant) -> Iterator[Sandbox]:
         app = Rewrite(app, compose(*edits))
     if alias is not None:
         app = alias.wrap(app)
+    if variant.audience_blind:
+        app = audience_blind(app)
     sandbox.apps["dps"] = app
     thread = threading.Thread(target=asyncio.run, args=(sandbox.serve(),), daemon=True)
     thread.start()
