@@ -972,6 +972,7 @@ VARIANTS: tuple[Variant, ...] = (
         ("DPS-DELETE-SUBMISSION-GONE", "DPS-NOT-FOUND-SUBMISSION-404"),
         ("DPS-STATUS-DELETE-204",),
         edit=_deleted_still_there,
+        assumption="A-DPS-012",
     ),
     _v(
         "deleted-file-path-taken",
