@@ -73,6 +73,9 @@ UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 RFC3339_OFFSET = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.I
 )
+# Non-terminal values of NB's published swagger enum (2025-05) that the newer prose dropped: a
+# provider following the swagger shows them, read as in progress without a warning (FACTS §6).
+SWAGGER_STATUSES = ("VALIDATED", "TRANSFERRED_TO_ARCHIVE")
 UNKNOWN_ID = "Zz" + "0" * 20  # well-formed Base62/22, never issued by a sane provider
 TIMESTAMP_SKEW = 60  # seconds between a delivery's webhook-timestamp and its arrival
 
@@ -2146,6 +2149,11 @@ def lifecycle_unknown(ctx: RuleContext) -> None:
         for flow in _flows(ctx).values():
             answers += [flow.created, *flow.reads]
     ctx.judged([a for a in answers if _status_of(a)], "submission answers with a status")
+    swagger = set(SWAGGER_STATUSES)
+    for answer in answers:
+        if _status_of(answer) in swagger:
+            ctx.reading(f"status {_status_of(answer)} of NB's swagger enum (read as in progress)")
+    known |= swagger
     odd = [(a, _status_of(a)) for a in answers if _status_of(a) and _status_of(a) not in known]
     if odd:
         names = sorted({str(s) for _, s in odd})

@@ -199,6 +199,17 @@ def _finalize_processing(call: Call, body: Any) -> bool:
     return False
 
 
+def _swagger_status_names(call: Call, body: Any) -> bool:
+    if (
+        call.is_("GET", SUBMISSION)
+        and isinstance(body, dict)
+        and body.get("status") == "VALIDATING"
+    ):
+        body["status"] = "VALIDATED"  # the published swagger's enum value
+        return True
+    return False
+
+
 def _malformed_id_404(call: Call, memory: dict[str, Any]) -> Reply | None:
     if call.method == "GET" and call.status == 400 and not call.path.startswith("/_"):
         return Reply(
@@ -512,6 +523,13 @@ GOOD_VARIANTS: tuple[GoodVariant, ...] = (
         "FACTS §6: the status set is open; production returned PROCESSING",
         ("DPS-STATUS-FINALIZE-200", "DPS-LIFECYCLE-FORWARD", "DPS-FINALIZE-ASYNC-VALIDATION"),
         edits=(_json_answers(_finalize_processing),),
+    ),
+    GoodVariant(
+        "swagger-status-names",
+        "reads show VALIDATED (the swagger's enum) where the prose says VALIDATING",
+        "[OAS] SubmissionResponse.status enum (2025-05) lists VALIDATED and TRANSFERRED_TO_ARCHIVE",
+        ("DPS-LIFECYCLE-UNKNOWN-STATUS", "DPS-LIFECYCLE-FORWARD", "DPS-LIFECYCLE-TERMINAL"),
+        edits=(_json_answers(_swagger_status_names),),
     ),
     GoodVariant(
         "malformed-id-404",
