@@ -1765,6 +1765,12 @@ def rate_limit_429(ctx: RuleContext) -> None:
             _reject(ctx, answer, status, codes, f"{who}, over its limit")
             ctx.note(f"{who}: {served} request(s) served, then 429")
             return
+        if served == 0 and 400 <= answer.status < 500:
+            # Refused before any limit: the client or the manifest's data do not fit.
+            raise RuleError(
+                f"{who} is refused on its first plain request (HTTP {answer.status} "
+                f"{_code(ctx, answer)}): it must be a client of the {_service(ctx).name} consumer"
+            )
         raise ctx.fail(
             f"{who} got HTTP {answer.status} ({_code(ctx, answer)}) after {served} served "
             f"request(s): a consumer over the bank's limits is answered 429 ACC-022",
@@ -3033,6 +3039,10 @@ def preflight(ctx: RuleContext) -> None:
     spellings are tried and the one accepted is used for the run."""
     from conformance.preflight import expect_plain
 
+    missing = [n for n in ("service", "party_with_accounts") if not ctx.has_fixture(n)]
+    if missing:
+        # No plain request can be built: the rules say which fixture each of them needs.
+        raise NotApplicable(f"the manifest gives no fixtures {', '.join(missing)}")
     service = _service(ctx)
     answer = _get(ctx, ACCOUNTS)
     chosen = (ctx.fixtures.get("legal_mandates") or {}).get(service.name)
@@ -3258,21 +3268,24 @@ rules.fixture(
 )
 rules.fixture(
     "unmanaged_account_reference",
-    "In consumers.Vergekontroll: an account of the ward (party_with_accounts) that the guardian "
+    "In consumers.Vergekontroll (or at the top when the main client is the Vergekontroll "
+    "consumer): an account of the ward (party_with_accounts) that the guardian "
     "(additional_reference_id) does not manage - not listed, not served.",
     rules=("DSOP-VERGE-SCOPE",),
     required=False,
 )
 rules.fixture(
     "party_without_ruling",
-    "In consumers.Konkursbehandling: a party with accounts and no bankruptcy ruling - its "
+    "In consumers.Konkursbehandling (or at the top for a Konkursbehandling main client): a "
+    "party with accounts and no bankruptcy ruling - its "
     "accounts are not delivered.",
     rules=("DSOP-KONKURS-CONFIRM",),
     required=False,
 )
 rules.fixture(
     "unconfirmed_account_reference",
-    "In consumers.Konkursbehandling: an account of party_without_ruling - not served.",
+    "In consumers.Konkursbehandling (or at the top for a Konkursbehandling main client): an "
+    "account of party_without_ruling - not served.",
     rules=("DSOP-KONKURS-CONFIRM",),
     required=False,
 )
