@@ -3370,8 +3370,9 @@ for _capability, _text in (
     ),
     (
         "load",
-        "The suite may load the main client until the bank limits it (up to "
-        f"{LOAD_BUDGET} requests, or fixtures.load_requests).",
+        "The bank limits consumers and the suite may reach the limit (DSOP-ACC-429): with "
+        "credentials.throttled it loads that client, else the main client (listed "
+        f"explicitly: up to {LOAD_BUDGET} requests, or fixtures.load_requests).",
     ),
     (
         "fault-injection",
@@ -3383,6 +3384,6 @@ for _capability, _text in (
 for _service_name in SERVICE_RULES:
     rules.capability(
         f"service:{_service_name}",
-        f"The bank serves the {_service_name} consumers (credentials.{_service_name} or the main "
-        "client, with its fixtures).",
+        f"The bank serves the {_service_name} consumers (the main client, or "
+        f"credentials.{consumer_role(_service_name)} with fixtures.consumers.{_service_name}).",
     )
