@@ -62,6 +62,7 @@ class GoodVariant:
     plain_secret: bool = False  # the secret is plain text, the HMAC key its bytes
     audience_blind: bool = False  # tokens are accepted whatever their audience
     exclusive: tuple[str, ...] = field(default=())  # variants it cannot be combined with
+    note: str = ""  # what the strict level shows besides strict_fails
 
     @property
     def outgoing(self) -> bool:
@@ -501,6 +502,7 @@ GOOD_VARIANTS: tuple[GoodVariant, ...] = (
         ("DPS-WH-SIGNATURE", "DPS-WH-SECRET-FORMAT", "DPS-WH-HEADERS"),
         edits=(_plain_secret,),
         plain_secret=True,
+        note="DPS-WH-SECRET-FORMAT (SHOULD, basis assumption) warns at both levels",
     ),
     GoodVariant(
         "uuid-webhook-ids",
@@ -508,6 +510,7 @@ GOOD_VARIANTS: tuple[GoodVariant, ...] = (
         "A-DPS-040: [WH] asks only for a unique id kept on retries",
         ("DPS-WH-HEADERS", "DPS-WH-ID-STABLE", "DPS-WH-SIGNATURE", "DPS-WH-RETRY-5XX"),
         uuid_ids=True,
+        note="no rule checks the msg_ form: A-DPS-040 tells receivers to treat the id as opaque",
     ),
     GoodVariant(
         "offset-webhook-timestamps",
