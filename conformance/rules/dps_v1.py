@@ -991,12 +991,19 @@ def read_only_client(ctx: RuleContext) -> None:
     judge = Judge(ctx)
     reader = _read_only_token(ctx)
     codes = _codes(ctx, trigger="forbidden", operation=CREATE)
-    judge.status(_get(ctx, _preserved(ctx), auth=reader), 200, what="getSubmissionStatus")
+    preserved = _preserved(ctx)
+    read = _get(ctx, preserved, auth=reader)
+    judge.status(read, 200, what="getSubmissionStatus")
+    if _mapping(read).get("submissionId") != preserved:
+        raise ctx.fail("the consumer's read answered no submission", read)
     contract = _contract(ctx)
     with contextlib.suppress(NotApplicable):
         submission_id, file_id = _preserved_file(ctx)
         path = _path(ctx, GET_FILE, contractId=contract, submissionId=submission_id, fileId=file_id)
-        judge.status(ctx.probe.request("GET", path, auth=reader), 200, what="getFile")
+        answer = ctx.probe.request("GET", path, auth=reader)
+        judge.status(answer, 200, what="getFile")
+        if _mapping(answer).get("fileId") != file_id:
+            raise ctx.fail("the consumer's getFile answered no file registration", answer)
     if ctx.has_capability("endpoint:listSubmissions"):
         path = _path(ctx, LIST, contractId=contract)
         with contextlib.suppress(_NoList):

@@ -361,3 +361,23 @@ def test_a_package_of_the_providers_own_is_submitted_as_a_transport_archive(
     assert any(
         "transport package" in r for r in results["DPS-UPLOAD-MD5-MISMATCH-REJECTED"].readings
     )
+
+
+@pytest.mark.parametrize("kind", ["empty-200", "html-500"])
+def test_no_rule_passes_in_read_only_mode_against_a_provider_that_says_nothing(kind: str) -> None:
+    """The dual of tests/e2e/test_vacuous_providers.py for the read-only mode (fixtures only)."""
+    from conformance.manifest import Limits
+    from tests.e2e._support import serve
+    from tests.e2e.test_vacuous_providers import _environment, _silent_app
+
+    with serve(_silent_app(kind)) as url:
+        manifest = load_manifest(MANIFEST, env=_environment(url))
+        manifest = manifest.model_copy(
+            update={"limits": Limits(read_only=True, timeout_seconds=2, max_requests=2000)}
+        )
+        result = run_profile(
+            load_profile(manifest.profile), manifest, progress=False, preflight=False
+        )
+    passed = [r.id for r in result.results if r.verdicts.get("default") == "pass"]
+    assert passed == []
+    assert not result.passed
