@@ -66,7 +66,10 @@ def lint(
 
     set_ref_policy(allow_remote=allow_remote_refs, allow_outside=allow_outside_refs)
 
-    found = lint_paths(paths or DEFAULT_SPECS, authored=not foreign)
+    def progress(message: str) -> None:
+        typer.echo(f"kontrakt lint: {message}", err=True)
+
+    found = lint_paths(paths or DEFAULT_SPECS, authored=not foreign, progress=progress)
     errors = [d for d in found if d.level is Level.ERROR]
     if output_format.lower() == "json":
         typer.echo(to_json(found))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,10 +22,10 @@ from typing import Any
 
 import jsonschema
 import referencing.exceptions
-from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from kontrakt.diagnostics import Diagnostic, Level, escape, pointer
 from kontrakt.specfile import SpecFile, SpecLoadError, read_spec
+from kontrakt.specvalidate import validator_for
 
 __all__ = ["LOCATIONS", "extension_schema", "lint_document", "lint_paths"]
 
@@ -197,6 +198,7 @@ def _all_refs(value: Any, parts: tuple[str, ...] = ()) -> Iterator[tuple[tuple[s
 class _Linter:
     spec: SpecFile
     authored: bool = True
+    progress: Callable[[str], None] | None = None
     found: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -211,6 +213,23 @@ class _Linter:
             Diagnostic(self.spec.name, ptr, message, level, self.spec.line(ptr), check)
         )
 
+    def _operation_ticker(self) -> Callable[[], None] | None:
+        """A callback for the validator that reports every tenth of the operations validated."""
+        progress = self.progress
+        if progress is None:
+            return None
+        total = sum(1 for parts, _ in self.operations() if parts[0] == "paths")
+        step = max(1, total // 10)
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if done % step == 0 or done == total:
+                progress(f"OpenAPI structure: {done}/{total} operations validated")
+
+        return tick
+
     # -- 1. OpenAPI itself ------------------------------------------------------------------
     def check_openapi(self, refs_ok: bool) -> None:
         version = str(self.data.get("openapi", ""))
@@ -222,11 +241,7 @@ class _Linter:
                 "openapi-version",
             )
             return
-        if version.startswith("3.1"):
-            validator_class: Any = OpenAPIV31SpecValidator
-        elif version.startswith("3.0"):
-            validator_class = OpenAPIV30SpecValidator
-        else:
+        if not version.startswith(("3.0", "3.1")):
             self.report(
                 "/openapi",
                 f"unsupported or missing OpenAPI version {version!r} (3.0.x or 3.1.x expected)",
@@ -245,6 +260,7 @@ class _Linter:
             return  # the validator cannot walk unresolved references; those are reported below
         try:
             base = self.spec.path.resolve().as_uri()
+            validator_class = validator_for(version, self._operation_ticker())
             for error in validator_class(self.data, base_uri=base).iter_errors():
                 parts = tuple(str(p) for p in error.absolute_path)
                 self.report(parts, f"invalid OpenAPI: {error.message.splitlines()[0]}", "openapi")
@@ -664,6 +680,8 @@ class _Linter:
         self.check_openapi(refs_ok)
         if "swagger" in self.data:
             return self.found
+        if self.progress is not None:
+            self.progress("references, error codes and kontrakt rules")
         self.check_extensions()
         self.check_operation_ids()
         self.check_error_codes()
@@ -777,15 +795,31 @@ def external_refs_refused(spec: SpecFile) -> bool:
     return any(refused_ref(spec.path, ref) is not None for _, ref in _all_refs(spec.data))
 
 
-def lint_document(spec: SpecFile, *, authored: bool = True) -> list[Diagnostic]:
-    """All findings for one parsed document; ``authored`` adds the house rules for specs/."""
-    return sorted(_Linter(spec, authored).run(), key=lambda d: (d.line or 0, d.pointer, d.message))
+def lint_document(
+    spec: SpecFile, *, authored: bool = True, progress: Callable[[str], None] | None = None
+) -> list[Diagnostic]:
+    """All findings for one parsed document; ``authored`` adds the house rules for specs/;
+    ``progress`` hears of each stage (and of every tenth of the operations validated)."""
+    found = _Linter(spec, authored, progress).run()
+    return sorted(found, key=lambda d: (d.line or 0, d.pointer, d.message))
+
+
+# Documents at least this large report their progress (about 1 s of linting per MB, measured in
+# bench/HOSTILE.md): below it lint answers before anyone wonders whether it hangs.
+LARGE_DOCUMENT_BYTES = 1 << 20
 
 
 def lint_paths(
-    paths: list[Path], *, authored: bool = True, on_file: Callable[[Path], None] | None = None
+    paths: list[Path],
+    *,
+    authored: bool = True,
+    on_file: Callable[[Path], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Diagnostic]:
-    """Lint every document under ``paths``; unreadable files become diagnostics too."""
+    """Lint every document under ``paths``; unreadable files become diagnostics too.
+
+    ``progress`` (e.g. a line on stderr) hears what lint is doing on documents of at least
+    `LARGE_DOCUMENT_BYTES`, each message prefixed with the file and the seconds spent on it."""
     from kontrakt.specfile import find_documents
 
     found: list[Diagnostic] = []
@@ -795,10 +829,33 @@ def lint_paths(
     for path in documents:
         if on_file:
             on_file(path)
+        stage = _stage_reporter(path, progress)
+        if stage is not None:
+            stage(f"reading {path.stat().st_size / 1e6:.1f} MB")
         try:
             spec = read_spec(path)
         except SpecLoadError as exc:
             found.append(exc.diagnostic)
             continue
-        found.extend(lint_document(spec, authored=authored))
+        found.extend(lint_document(spec, authored=authored, progress=stage))
+        if stage is not None:
+            stage("done")
     return found
+
+
+def _stage_reporter(
+    path: Path, progress: Callable[[str], None] | None
+) -> Callable[[str], None] | None:
+    if progress is None:
+        return None
+    try:
+        if path.stat().st_size < LARGE_DOCUMENT_BYTES:
+            return None
+    except OSError:
+        return None  # read_spec reports the unreadable file
+    started = time.monotonic()
+
+    def stage(message: str) -> None:
+        progress(f"{path}: {message} ({time.monotonic() - started:.0f} s)")
+
+    return stage
