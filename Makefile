@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPECS  := specs
+OUT    := kontrakt/generated
 REPORTS ?= reports
 
 .PHONY: setup lint lint-specs generate check-generated test demo certify bench clean
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install kontrakt with its dev tools
 
-lint: $(STAMP) ## ruff (lint + format) and mypy on the code, generated/ included
+lint: $(STAMP) ## ruff (lint + format) and mypy on the code, kontrakt/generated/ included
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -24,11 +25,11 @@ lint: $(STAMP) ## ruff (lint + format) and mypy on the code, generated/ included
 lint-specs: $(STAMP) ## OpenAPI + x-kontrakt-* checks on every contract in specs/
 	$(BIN)/kontrakt lint $(SPECS)
 
-generate: $(STAMP) ## regenerate generated/ from specs/ (one package per contract; atomic)
-	$(BIN)/kontrakt generate $(SPECS)
+generate: $(STAMP) ## regenerate kontrakt/generated/ from specs/ (one package per contract; atomic)
+	$(BIN)/kontrakt generate $(SPECS) --out $(OUT)
 
-check-generated: $(STAMP) ## fail with a diff when generated/ differs from what specs/ produce
-	$(BIN)/kontrakt generate $(SPECS) --check
+check-generated: $(STAMP) ## fail with a diff when kontrakt/generated/ differs from what specs/ produce
+	$(BIN)/kontrakt generate $(SPECS) --out $(OUT) --check
 
 test: lint lint-specs check-generated ## everything CI runs: code lint, spec lint, generated/, tests
 	$(BIN)/python -m pytest -q

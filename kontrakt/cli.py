@@ -15,10 +15,10 @@ from typing import Annotated
 
 import typer
 
-from conformance.command import certify_command, init_command, manifest_schema_command
-from generator.command import generate_command
+from kontrakt.conformance.command import certify_command, init_command, manifest_schema_command
 from kontrakt.diff.command import diff_command
-from sandbox.command import serve_command
+from kontrakt.generator.command import generate_command
+from kontrakt.sandbox.command import serve_command
 
 __all__ = ["app"]
 
@@ -29,6 +29,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"kontrakt {version('kontrakt')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+            typer.echo("kontrakt (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Contract-first code generator and conformance suite for Norwegian data-sharing APIs."""
+
 
 DEFAULT_SPECS = [Path("specs")]
 Paths = Annotated[
@@ -112,5 +137,41 @@ def extension_schema_command() -> None:
     typer.echo(json.dumps(extension_schema(), indent=2, ensure_ascii=False))
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+# Which extra brings a module a command imports when it runs (the core install has none of them).
+EXTRAS = {
+    "datamodel_code_generator": "generate",
+    "jinja2": "generate",
+    "openapi_spec_validator": "generate",
+    "jsonschema": "generate",
+    "referencing": "generate",
+    "yaml": "generate",
+    "ruff": "generate",
+    "schemathesis": "certify",
+    "hypothesis": "certify",
+    "openapi_core": "certify",
+    "joserfc": "certify",
+    "pytest": "certify",
+    "uvicorn": "serve",
+    "jmespath": "serve",
+    "multipart": "serve",
+    "python_multipart": "serve",
+}
+
+
+def main() -> None:
+    """The console entry point: a command whose extra is not installed says which one it needs."""
+    import sys
+
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in EXTRAS:
+            raise
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "this command")
+        typer.echo(
+            f"kontrakt {command}: needs {top!r}, which comes with the {EXTRAS[top]!r} extra: "
+            f"pip install 'kontrakt[{EXTRAS[top]}]' (or 'kontrakt[all]')",
+            err=True,
+        )
+        raise SystemExit(2) from None

@@ -1,10 +1,10 @@
 """`make certify`: certify kontrakt's own sandbox providers with `kontrakt certify`'s library.
 
 The sandbox (issuer and providers) starts on free ports of 127.0.0.1; each manifest
-`conformance/manifests/sandbox-<provider>.yaml` is loaded with the running URLs in its
+`kontrakt/conformance/manifests/sandbox-<provider>.yaml` is loaded with the running URLs in its
 `${KONTRAKT_SANDBOX_...}` variables and run as a provider's own manifest would be, and the
-reports go to `<out>/<provider>/`. This module is the one place that joins `sandbox/` and
-`conformance/` (which never import each other): a user certifying their own API needs neither.
+reports go to `<out>/<provider>/`. This module is the one place that joins `kontrakt/sandbox/` and
+`kontrakt/conformance/` (which never import each other): a user certifying their own API needs neither.
 
 Exit status 0 when every profile passed, 1 otherwise.
 """
@@ -17,15 +17,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from conformance.manifest import ManifestError, load_manifest
-from conformance.profile import load_profile
-from conformance.report import FORMATS, print_summary, write_reports
-from conformance.runner import run_profile
-from sandbox.launch import PROVIDERS, Sandbox
+from kontrakt.conformance.manifest import ManifestError, load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.report import FORMATS, print_summary, write_reports
+from kontrakt.conformance.runner import run_profile
+from kontrakt.sandbox.keys import keys_dir
+from kontrakt.sandbox.launch import PROVIDERS, Sandbox
 
 __all__ = ["main", "provider_of", "sandbox_environment"]
 
-MANIFESTS = Path(__file__).resolve().parents[1] / "conformance" / "manifests"
+MANIFESTS = Path(__file__).resolve().parent / "conformance" / "manifests"
 
 # Provider options for a certification run: the DPS worker and webhook retries keep their
 # human-scale defaults under `kontrakt serve`, but a run need not wait 2 s per lifecycle step or
@@ -40,10 +41,13 @@ def _variable(name: str) -> str:
 
 
 def sandbox_environment(sandbox: Sandbox) -> dict[str, str]:
-    """The variables a sandbox manifest reads: the issuer's URLs and each provider's base URL."""
+    """The variables a sandbox manifest reads: the issuer's URLs, its key folder and each
+    provider's base URL."""
     env = {
         "KONTRAKT_SANDBOX_ISSUER": sandbox.issuer_url,
         "KONTRAKT_SANDBOX_TOKEN_URL": sandbox.token_url,
+        # The sandbox's TEST keys (a clone's committed set, else the generated one).
+        "KONTRAKT_SANDBOX_KEYS": str(keys_dir()),
     }
     for name in sandbox.names:
         env[_variable(name)] = sandbox.url(name)
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     providers = {name: provider_of(path) or name for name, path in manifests.items()}
     missing = [name for name in PROVIDERS if name not in providers.values()]
     if not manifests:
-        console.print("no sandbox manifests in conformance/manifests/", markup=False)
+        console.print("no sandbox manifests in kontrakt/conformance/manifests/", markup=False)
         return 1
     passed = True
     names = list(dict.fromkeys(providers.values()))

@@ -88,7 +88,7 @@ class Issuer:
 def serve(app: ASGIApp) -> Iterator[str]:
     """Serve `app` with uvicorn on a free port of 127.0.0.1 in a thread; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see sandbox/launch.py
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see kontrakt/sandbox/launch.py
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

@@ -30,14 +30,14 @@ from joserfc import jwe
 from joserfc.jwk import KeySet, RSAKey
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance import auth as tokens
-from sandbox.dsop_control import DsopBank, build_app, build_bank
-from sandbox.dsop_control.extradition import ENDPOINT_FLAGS, ExtraditionOrder
-from sandbox.launch import SandboxContext
+from kontrakt.conformance import auth as tokens
+from kontrakt.sandbox.dsop_control import DsopBank, build_app, build_bank
+from kontrakt.sandbox.dsop_control.extradition import ENDPOINT_FLAGS, ExtraditionOrder
+from kontrakt.sandbox.launch import SandboxContext
 from tests.e2e._variants import buffered, header, send_response, with_header
 
 REPO = Path(__file__).resolve().parents[2]
-KEYS = REPO / "sandbox" / "fixtures" / "keys"
+KEYS = REPO / "kontrakt" / "sandbox" / "fixtures" / "keys"
 DOC = REPO / "docs" / "dsop-rule-proofs.md"
 PROVIDER = "dsop-control"
 SCOPE = "bits:kontoinformasjon"
@@ -402,7 +402,7 @@ def _duplicating_pages(bank: DsopBank) -> Callable[..., Any]:
 
     def paginate(items: Sequence[Any], path: str, parameters: Any, size: int) -> Any:
         page, links = original(items, path, parameters, size)
-        from sandbox.dsop_control.handlers import current_request
+        from kontrakt.sandbox.dsop_control.handlers import current_request
 
         number = int(current_request().param("page") or 1)
         if number > 1 and items:
@@ -422,7 +422,7 @@ def register_throttled_client(context: SandboxContext) -> None:
     """Register THROTTLED_CLIENT (organisation of skatt-kontroll-test) with the issuer."""
     import hashlib
 
-    from sandbox.clients import Client
+    from kontrakt.sandbox.clients import Client
 
     skatt = context.registry.clients["skatt-kontroll-test"]
     client_id, secret = THROTTLED_CLIENT
@@ -437,7 +437,7 @@ def register_throttled_client(context: SandboxContext) -> None:
 
 def _throttle_one_client(bank: DsopBank) -> Callable[[Any], None]:
     """429 ACC-022 for THROTTLED_CLIENT over THROTTLED_LIMIT requests a minute, others free."""
-    from sandbox.dsop_control.handlers import RateLimiter
+    from kontrakt.sandbox.dsop_control.handlers import RateLimiter
 
     limiter = RateLimiter(THROTTLED_LIMIT)
 
@@ -1790,7 +1790,7 @@ def proof_table(automated: Mapping[str, str], not_automated: Sequence[str]) -> s
 
 
 def render() -> str:
-    from conformance.profile import load_profile
+    from kontrakt.conformance.profile import load_profile
 
     profile = load_profile("dsop-control/v2.0")
     automated = {r.id: r.info.severity for r in profile.rules}

@@ -26,8 +26,8 @@ from urllib.parse import quote, unquote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kontrakt.runtime import server as rt
-from sandbox.dsop_control import DsopBank
-from sandbox.launch import SandboxContext
+from kontrakt.sandbox.dsop_control import DsopBank
+from kontrakt.sandbox.launch import SandboxContext
 from tests.e2e import dsop_bad_variants as bad
 from tests.e2e._variants import header, send_response, with_header
 
@@ -312,7 +312,7 @@ def _audience_list(context: SandboxContext) -> Hook:
     another (RFC 7519 §4.1.3 allows an array); the bank accepts it when its own is among them."""
     import jwt
 
-    from conformance import auth as tokens
+    from kontrakt.conformance import auth as tokens
 
     own = context.base_urls[bad.PROVIDER]
 

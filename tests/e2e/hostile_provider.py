@@ -1,7 +1,7 @@
 """A hostile HTTP provider on a raw socket of 127.0.0.1: answers no framework would send.
 
 Modes (the request path names one): `/gzip-gzip` a body gzipped twice (64 MiB of zeros in a few
-hundred bytes on the wire), `/gzip-bomb` 200 MiB of zeros gzipped once, `/deflate-raw` a small
+hundred bytes on the wire; `/gzip-gzip-1g` 1 GiB, for the benchmark), `/gzip-bomb` 200 MiB of zeros gzipped once, `/deflate-raw` a small
 JSON body as a raw deflate stream, `/drip` response headers one byte every 0.2 s for ever, `/silent` the
 connection accepted and never answered, `/ok` a plain JSON answer.
 """
@@ -31,8 +31,8 @@ def _zeros_gzip(megabytes: int) -> bytes:
 
 
 @cache
-def _double_gzip() -> bytes:
-    return gzip.compress(_zeros_gzip(64), 9)
+def _double_gzip(megabytes: int = 64) -> bytes:
+    return gzip.compress(_zeros_gzip(megabytes), 9)
 
 
 def _answer(path: str, conn: socket.socket, stop: threading.Event) -> None:
@@ -41,7 +41,7 @@ def _answer(path: str, conn: socket.socket, stop: threading.Event) -> None:
         conn.sendall(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
     if path.startswith("/gzip-gzip"):
-        body = _double_gzip()
+        body = _double_gzip(1024 if path.startswith("/gzip-gzip-1g") else 64)
         send("200 OK", {"Content-Type": "application/json", "Content-Encoding": "gzip, gzip"}, body)
     elif path.startswith("/gzip-bomb"):
         body = _zeros_gzip(200)

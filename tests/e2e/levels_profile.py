@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from conformance.preflight import expect_plain
-from conformance.registry import RuleContext, RuleSet
+from kontrakt.conformance.preflight import expect_plain
+from kontrakt.conformance.registry import RuleContext, RuleSet
 
 SPEC = Path(__file__).resolve().parents[1] / "unit" / "conformance" / "fixtures" / "levels.yaml"
 TOKEN = "levels-main-token-0123456789"

@@ -3,7 +3,7 @@
 Most variants are a `Rewrite` in front of the sandbox app (a request changed before the provider
 sees it, or an answer changed after); `non-atomic-batch` is the provider itself with a service
 that inserts a batch item by item, each in its own transaction, so the items before a failing one
-stay stored. None of this edits sandbox/: the service is subclassed here.
+stay stored. None of this edits kontrakt/sandbox/: the service is subclassed here.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-import sandbox.sdir as sdir_provider
-from conformance.manifest import BearerAuth, Manifest, NegativeAuth
+import kontrakt.sandbox.sdir as sdir_provider
+from kontrakt.conformance.manifest import BearerAuth, Manifest, NegativeAuth
 from kontrakt.runtime import server as rt
-from sandbox.launch import Sandbox
-from sandbox.sdir.core import Report, Service, _oslo_now
+from kontrakt.sandbox.launch import Sandbox
+from kontrakt.sandbox.sdir.core import Report, Service, _oslo_now
 from tests.e2e._variants import buffered, read_body, send_response
 
 PROBLEM = "application/problem+json"

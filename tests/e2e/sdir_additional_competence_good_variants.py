@@ -12,7 +12,7 @@ contract (FACTS §10) proposes one, and must still pass at the default level. Ea
   proposals are MUSTs; empty for a choice the publisher's text allows outright (a reading).
 
 Built like the bad variants: a `Rewrite` in front of the sandbox app, or the sandbox app built
-with a `Service` subclass (never an edit of sandbox/).
+with a `Service` subclass (never an edit of kontrakt/sandbox/).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-import sandbox.sdir as sdir_provider
-from sandbox.launch import Sandbox
-from sandbox.sdir.core import Service
+import kontrakt.sandbox.sdir as sdir_provider
+from kontrakt.sandbox.launch import Sandbox
+from kontrakt.sandbox.sdir.core import Service
 from tests.e2e.sdir_additional_competence_bad_variants import (
     ITEM,
     OWN,

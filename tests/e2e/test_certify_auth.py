@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from conformance.auth import AuthUnavailable, Credentials
-from conformance.manifest import Manifest
-from conformance.redact import Redactor
+from kontrakt.conformance.auth import AuthUnavailable, Credentials
+from kontrakt.conformance.manifest import Manifest
+from kontrakt.conformance.redact import Redactor
 from tests.e2e._support import _private_key, serve
 
 SECRET = "client-secret-value-42"

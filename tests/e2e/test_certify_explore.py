@@ -18,20 +18,20 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from conformance.explore import ExploreSettings
-from conformance.manifest import Manifest, load_manifest
-from conformance.profile import load_profile
-from conformance.registry import RuleSet
-from conformance.report import write_reports
-from conformance.rules import dsop_control_v2
-from conformance.runner import RuleResult, run_profile
+from kontrakt.conformance.explore import ExploreSettings
+from kontrakt.conformance.manifest import Manifest, load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.registry import RuleSet
+from kontrakt.conformance.report import write_reports
+from kontrakt.conformance.rules import dsop_control_v2
+from kontrakt.conformance.runner import RuleResult, run_profile
+from kontrakt.sandbox.launch import Sandbox
 from kontrakt.selfcert import sandbox_environment
-from sandbox.launch import Sandbox
 from tests.e2e._support import serve
 from tests.e2e.dsop_bad_variants import REPO, Variant, ends, json_hook
 
-MANIFESTS = REPO / "conformance" / "manifests"
-SCHEMA = json.loads((REPO / "conformance/report/report.schema.json").read_text())
+MANIFESTS = REPO / "kontrakt" / "conformance" / "manifests"
+SCHEMA = json.loads((REPO / "kontrakt/conformance/report/report.schema.json").read_text())
 QUIET = Console(file=io.StringIO(), force_terminal=False)
 BUDGET = ExploreSettings(max_examples=6, max_steps=5)
 RULE = "DSOP-SCHEMA-200"
@@ -94,9 +94,9 @@ def _explore(manifest: Manifest, seed: int, rule_set: RuleSet | None = None) -> 
 
 
 def test_the_profiles_name_their_exploration_rule() -> None:
-    from conformance.rules import dan_v1, dps_v1
-    from conformance.rules import sdir_additional_competence_v1 as sdir_v1
-    from conformance.rules import sdir_additional_competence_v2 as sdir_v2
+    from kontrakt.conformance.rules import dan_v1, dps_v1
+    from kontrakt.conformance.rules import sdir_additional_competence_v1 as sdir_v1
+    from kontrakt.conformance.rules import sdir_additional_competence_v2 as sdir_v2
 
     assert set(dsop_control_v2.rules.explore_rules) == {RULE}
     assert set(dps_v1.rules.explore_rules) == {"DPS-ERROR-ENVELOPE"}

@@ -18,13 +18,13 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from conformance.manifest import Limits, Manifest, load_manifest
-from conformance.probe import Probe
-from conformance.profile import load_profile
-from conformance.registry import RuleContext, RuleSet
-from conformance.report import write_reports
-from conformance.runner import RunResult, run_profile
 from kontrakt.cli import app
+from kontrakt.conformance.manifest import Limits, Manifest, load_manifest
+from kontrakt.conformance.probe import Probe
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.registry import RuleContext, RuleSet
+from kontrakt.conformance.report import write_reports
+from kontrakt.conformance.runner import RunResult, run_profile
 from tests.e2e import tiny_profile
 from tests.e2e._support import serve
 from tests.e2e.certify_apps import TOKEN, misbehaving_app, tiny_app
@@ -32,7 +32,9 @@ from tests.e2e.certify_apps import TOKEN, misbehaving_app, tiny_app
 pytest_plugins = ["pytester"]
 
 SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "conformance/report/report.schema.json").read_text()
+    (
+        Path(__file__).resolve().parents[2] / "kontrakt/conformance/report/report.schema.json"
+    ).read_text()
 )
 QUIET = Console(file=io.StringIO(), force_terminal=False)
 
@@ -208,7 +210,7 @@ def test_pacing_and_read_only(wild: str) -> None:
     for _ in range(4):
         probe.get("/items")
     assert (dt.datetime.now() - started).total_seconds() >= 0.15
-    from conformance.probe import ReadOnlyViolation
+    from kontrakt.conformance.probe import ReadOnlyViolation
 
     with pytest.raises(ReadOnlyViolation):
         probe.request("POST", "/items")
@@ -294,7 +296,7 @@ def test_a_crashing_rule_is_an_error_and_the_run_continues(good: str) -> None:
 
 
 def test_unknown_rule_ids_are_refused_at_registration() -> None:
-    from conformance.spec import SpecError
+    from kontrakt.conformance.spec import SpecError
 
     with pytest.raises(SpecError, match="not in x-kontrakt-rules"):
         tiny_profile.rules.rule("TINY-NO-SUCH-RULE")

@@ -20,17 +20,17 @@ import yaml
 from rich.console import Console
 from typer.testing import CliRunner
 
-from conformance.manifest import Manifest
-from conformance.profile import load_profile
-from conformance.report import write_reports
-from conformance.runner import RunResult, run_profile
 from kontrakt.cli import app
+from kontrakt.conformance.manifest import Manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.report import write_reports
+from kontrakt.conformance.runner import RunResult, run_profile
 from tests.e2e import levels_profile
 from tests.e2e._support import serve
 from tests.e2e.levels_profile import LIMITED, TOKEN, Behaviour, levels_app
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((REPO / "conformance/report/report.schema.json").read_text())
+SCHEMA = json.loads((REPO / "kontrakt/conformance/report/report.schema.json").read_text())
 QUIET = Console(file=io.StringIO(), force_terminal=False)
 
 

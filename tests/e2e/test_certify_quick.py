@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kontrakt.cli import app
-from sandbox.launch import Sandbox
+from kontrakt.sandbox.launch import Sandbox
 
 FIXTURES = [
     "service=Skatt-Kontroll",

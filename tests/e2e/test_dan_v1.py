@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from generated.dan_v1 import Client, create_app
+from kontrakt.generated.dan_v1 import Client, create_app
 from kontrakt.runtime import server as rt
 from kontrakt.runtime.client import ApiError, ApiKey, BearerToken, MultiAuth
 from tests.e2e._support import Issuer, example, serve

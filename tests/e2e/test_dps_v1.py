@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from generated.dps_v1 import (
+from kontrakt.generated.dps_v1 import (
     Client,
     CreateSubmissionRequest,
     SubmissionResponse,

@@ -16,10 +16,10 @@ from contextlib import contextmanager, nullcontext
 
 import pytest
 
-from conformance.profile import load_profile
-from conformance.rules.dps_v1 import rules
-from conformance.runner import RunResult, run_profile
-from sandbox.launch import Sandbox
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.rules.dps_v1 import rules
+from kontrakt.conformance.runner import RunResult, run_profile
+from kontrakt.sandbox.launch import Sandbox
 from tests.e2e.dps_v1_bad_variants import Rewrite
 from tests.e2e.dps_v1_good_variants import (
     GOOD_VARIANTS,

@@ -1,4 +1,4 @@
-"""The DPS v1 profile (`conformance/rules/dps_v1.py`) proven on the sandbox and its bad variants.
+"""The DPS v1 profile (`kontrakt/conformance/rules/dps_v1.py`) proven on the sandbox and its bad variants.
 
 The sandbox passes every automated MUST rule (and the SHOULD/MAY ones) with the committed manifest,
 in write mode and in read-only mode; for every automated rule a known-bad variant
@@ -25,18 +25,18 @@ from typing import Any
 import httpx
 import pytest
 
-import sandbox.dps.webhooks as webhooks_module
-from conformance.manifest import Manifest, NegativeAuth, load_manifest
-from conformance.profile import load_profile
-from conformance.rules.dps_v1 import rules
-from conformance.runner import RuleResult, run_profile
+import kontrakt.sandbox.dps.webhooks as webhooks_module
+from kontrakt.conformance.manifest import Manifest, NegativeAuth, load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.rules.dps_v1 import rules
+from kontrakt.conformance.runner import RuleResult, run_profile
+from kontrakt.sandbox.launch import Sandbox
 from kontrakt.selfcert import sandbox_environment
-from sandbox.launch import Sandbox
 from tests.e2e.dps_v1_bad_variants import VARIANTS, Outgoing, Rewrite, Variant
 from tests.e2e.dps_v1_good_variants import GOOD_VARIANTS
 
 REPO = Path(__file__).resolve().parents[2]
-MANIFEST = REPO / "conformance" / "manifests" / "sandbox-dps.yaml"
+MANIFEST = REPO / "kontrakt" / "conformance" / "manifests" / "sandbox-dps.yaml"
 PROOFS = REPO / "docs" / "dps-rule-proofs.md"
 OPTIONS = {"step_delay": 0.08, "webhook_retry_delay": 0.05, "webhook_max_attempts": 3}
 FAST = {
@@ -366,7 +366,7 @@ def test_a_package_of_the_providers_own_is_submitted_as_a_transport_archive(
 @pytest.mark.parametrize("kind", ["empty-200", "html-500"])
 def test_no_rule_passes_in_read_only_mode_against_a_provider_that_says_nothing(kind: str) -> None:
     """The dual of tests/e2e/test_vacuous_providers.py for the read-only mode (fixtures only)."""
-    from conformance.manifest import Limits
+    from kontrakt.conformance.manifest import Limits
     from tests.e2e._support import serve
     from tests.e2e.test_vacuous_providers import _environment, _silent_app
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from generated.dsop_control_v2 import (
+from kontrakt.generated.dsop_control_v2 import (
     AccountDetails,
     Accounts,
     AsyncClient,

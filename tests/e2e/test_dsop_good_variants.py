@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.launch import Sandbox
+from kontrakt.sandbox.launch import Sandbox
 from tests.e2e import dsop_bad_variants as bad
 from tests.e2e import dsop_good_variants as good
 from tests.e2e.test_dsop_rules import _broken, run, serve_fast, variant_manifest

@@ -1,7 +1,7 @@
 """Proof that the DSOP Control v2.0 rules work: the sandbox passes them, its bad twins fail them.
 
 The known-good sandbox (`Sandbox.start`, the committed manifest pointed at it) passes every
-automated rule of `conformance/rules/dsop_control_v2.py`; other known-good configurations (paged,
+automated rule of `kontrakt/conformance/rules/dsop_control_v2.py`; other known-good configurations (paged,
 OED consumer, production, rate-limited) pass the rules they exist for. Each known-bad variant of
 `tests/e2e/dsop_bad_variants.py` is run with exactly the rules it targets, and exactly those fail
 (warn, for SHOULD rules). Every automated rule is killed by at least one variant, and
@@ -25,18 +25,18 @@ from pydantic import SecretStr
 from rich.console import Console
 from starlette.types import ASGIApp
 
-from conformance.manifest import Manifest, load_manifest
-from conformance.profile import load_profile
-from conformance.rules.dsop_control_v2 import consumer_role
-from conformance.runner import RunResult, run_profile
+from kontrakt.conformance.manifest import Manifest, load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.rules.dsop_control_v2 import consumer_role
+from kontrakt.conformance.runner import RunResult, run_profile
+from kontrakt.sandbox.dsop_control import account_reference
+from kontrakt.sandbox.launch import Sandbox
 from kontrakt.selfcert import sandbox_environment
-from sandbox.dsop_control import account_reference
-from sandbox.launch import Sandbox
 from tests.e2e import dsop_bad_variants as bad
 from tests.e2e import dsop_good_variants as good
 
 PROFILE = "dsop-control/v2.0"
-MANIFEST = bad.REPO / "conformance" / "manifests" / "sandbox-dsop-control.yaml"
+MANIFEST = bad.REPO / "kontrakt" / "conformance" / "manifests" / "sandbox-dsop-control.yaml"
 QUIET = Console(file=io.StringIO(), force_terminal=False)
 SECRET = "kontrakt-sandbox-dsop-reference-key-not-a-secret"
 
@@ -316,7 +316,7 @@ def test_the_manifest_schema_accepts_the_committed_manifest() -> None:
 
 def test_the_probe_decrypts_the_jwe_dsop_consumers_receive() -> None:
     """Harness fix: joserfc refuses RSA-OAEP-256 / A128CBC-HS256 unless they are allowed."""
-    from conformance.probe import _jwe_decrypter
+    from kontrakt.conformance.probe import _jwe_decrypter
 
     body = bad._encrypt(b'{"responseDetails":{"status":"complete"}}', bad._client_key())
     assert _jwe_decrypter(bad.KEYS / "client.pem")(body) == (

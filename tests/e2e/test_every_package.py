@@ -12,13 +12,13 @@ import pytest
 from kontrakt.runtime import server as rt
 from tests.e2e._support import Issuer
 
-GENERATED = Path(__file__).resolve().parents[2] / "generated"
+GENERATED = Path(__file__).resolve().parents[2] / "kontrakt" / "generated"
 PACKAGES = sorted(p.name for p in GENERATED.iterdir() if (p / "server.py").is_file())
 
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_server_and_client_assemble(name: str) -> None:
-    package = importlib.import_module(f"generated.{name}")
+    package = importlib.import_module(f"kontrakt.generated.{name}")
     verifier = Issuer("https://issuer.test/", "api").verifier()
     names = {
         scheme

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance.manifest import load_manifest
-from conformance.profile import load_profile
-from conformance.runner import run_profile
+from kontrakt.conformance.manifest import load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.runner import run_profile
+from kontrakt.sandbox.launch import Sandbox
 from kontrakt.selfcert import sandbox_environment
-from sandbox.launch import Sandbox
 
-MANIFEST = Path(__file__).resolve().parents[2] / "conformance/manifests/sandbox-dsop-control.yaml"
+MANIFEST = (
+    Path(__file__).resolve().parents[2] / "kontrakt/conformance/manifests/sandbox-dsop-control.yaml"
+)
 
 
 def test_generated_security_headers_never_replace_the_manifests(

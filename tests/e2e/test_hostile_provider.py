@@ -13,10 +13,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.auth import AuthUnavailable, Credentials
-from conformance.manifest import Limits, Manifest
-from conformance.probe import MAX_TRANSPORT_FAILURES, Probe, ProbeError, ProviderUnreachable
-from conformance.redact import Redactor
+from kontrakt.conformance.auth import AuthUnavailable, Credentials
+from kontrakt.conformance.manifest import Limits, Manifest
+from kontrakt.conformance.probe import (
+    MAX_TRANSPORT_FAILURES,
+    Probe,
+    ProbeError,
+    ProviderUnreachable,
+)
+from kontrakt.conformance.redact import Redactor
 from tests.e2e.hostile_provider import hostile_provider
 
 

@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from conformance.manifest import Manifest
-from conformance.probe import EXCERPT_BYTES
-from conformance.profile import load_profile
-from conformance.redact import is_national_id
-from conformance.report import write_reports
-from conformance.runner import run_profile
+from kontrakt.conformance.manifest import Manifest
+from kontrakt.conformance.probe import EXCERPT_BYTES
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.redact import is_national_id
+from kontrakt.conformance.report import write_reports
+from kontrakt.conformance.runner import run_profile
 from tests.e2e import levels_profile
 from tests.e2e._support import serve
 

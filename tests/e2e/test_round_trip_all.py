@@ -24,17 +24,17 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from generator import ir
-from generator.load import Document, load
-from generator.models import build_models
-from generator.parse import parse, plan_hoisting
+from kontrakt.generator import ir
+from kontrakt.generator.load import Document, load
+from kontrakt.generator.models import build_models
+from kontrakt.generator.parse import parse, plan_hoisting
 from kontrakt.runtime import server as rt
 from kontrakt.runtime.client import ApiKey, BearerToken, MultiAuth
 from tests.e2e._support import REPO, Issuer
 
 ISSUER = Issuer("https://issuer.test/", "https://api.test/")
 API_KEY = "round-trip-key"
-PACKAGES = sorted(p.parent.name for p in (REPO / "generated").glob("*/api.py"))
+PACKAGES = sorted(p.parent.name for p in (REPO / "kontrakt" / "generated").glob("*/api.py"))
 FIND = settings(
     database=None, derandomize=True, max_examples=2000, suppress_health_check=list(HealthCheck)
 )
@@ -52,8 +52,8 @@ class Spec:
 
 @cache
 def spec(name: str) -> Spec:
-    """The package `generated/<name>` with the IR of the document it was generated from."""
-    package = importlib.import_module(f"generated.{name}")
+    """The package `kontrakt/generated/<name>` with the IR of the document it was generated from."""
+    package = importlib.import_module(f"kontrakt.generated.{name}")
     document, _ = load(REPO / package.api.SOURCE)
     assert document is not None
     api = parse(document, build_models(document, plan_hoisting(document)))
@@ -64,7 +64,7 @@ def spec(name: str) -> Spec:
 def _cases() -> list[Any]:
     cases = []
     for name in PACKAGES:
-        for op in importlib.import_module(f"generated.{name}.api").OPERATIONS:
+        for op in importlib.import_module(f"kontrakt.generated.{name}.api").OPERATIONS:
             reason = KNOWN_FAILURES.get((name, op.operation_id))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             cases.append(

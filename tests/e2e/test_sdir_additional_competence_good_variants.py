@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from conformance.manifest import BearerAuth, Manifest, NegativeAuth
+from kontrakt.conformance.manifest import BearerAuth, Manifest, NegativeAuth
 from tests.e2e.sdir_additional_competence_bad_variants import (
     OTHER_OWNER,
     Kit,

@@ -1,7 +1,7 @@
 """The Sdir additional competence profiles (v1 and v2) against the sandbox and its bad variants.
 
 One sandbox serves both URL versions for the whole module, with a `Switch` in front of the Sdir
-app: the committed manifests (`conformance/manifests/sandbox-sdir.yaml` for v2,
+app: the committed manifests (`kontrakt/conformance/manifests/sandbox-sdir.yaml` for v2,
 `sandbox-sdir-v1.yaml` for v1) pass every automated MUST rule on the sandbox, and each known-bad
 variant (`sdir_additional_competence_bad_variants.py`) makes the rules it names fail while the
 rules it lists as kept still pass. Only those rules run for a variant.
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.manifest import Limits, Manifest, NegativeAuth, load_manifest
-from conformance.profile import load_profile
-from conformance.rules import sdir_additional_competence_v1 as v1_rules
-from conformance.rules import sdir_additional_competence_v2 as v2_rules
-from conformance.runner import RuleResult, RunResult, run_profile
+from kontrakt.conformance.manifest import Limits, Manifest, NegativeAuth, load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.rules import sdir_additional_competence_v1 as v1_rules
+from kontrakt.conformance.rules import sdir_additional_competence_v2 as v2_rules
+from kontrakt.conformance.runner import RuleResult, RunResult, run_profile
+from kontrakt.sandbox.sdir import SdirApp
 from kontrakt.selfcert import provider_of, sandbox_environment
-from sandbox.sdir import SdirApp
 from tests.e2e.sdir_additional_competence_bad_variants import (
     VARIANTS,
     Kit,
@@ -33,8 +33,8 @@ from tests.e2e.sdir_additional_competence_bad_variants import (
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = {
-    "v1": REPO / "conformance" / "manifests" / "sandbox-sdir-v1.yaml",
-    "v2": REPO / "conformance" / "manifests" / "sandbox-sdir.yaml",
+    "v1": REPO / "kontrakt" / "conformance" / "manifests" / "sandbox-sdir-v1.yaml",
+    "v2": REPO / "kontrakt" / "conformance" / "manifests" / "sandbox-sdir.yaml",
 }
 AUTOMATED = {"v1": set(v1_rules.AUTOMATED), "v2": set(v2_rules.AUTOMATED)}
 PROOFS = REPO / "docs" / "sdir-additional-competence-rule-proofs.md"

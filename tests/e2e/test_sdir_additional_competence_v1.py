@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from generated.sdir_additional_competence_v1 import (
+from kontrakt.generated.sdir_additional_competence_v1 import (
     AdditionalCompetenceV1Batch,
     AdditionalCompetenceV1Record,
     Client,

@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from conformance.manifest import Limits, load_manifest
-from conformance.profile import load_profile
-from conformance.runner import run_profile
+from kontrakt.conformance.manifest import Limits, load_manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.runner import run_profile
 from tests.e2e._support import serve
 
 REPO = Path(__file__).resolve().parents[2]
-MANIFESTS = REPO / "conformance" / "manifests"
+MANIFESTS = REPO / "kontrakt" / "conformance" / "manifests"
 QUIET = Console(file=io.StringIO(), force_terminal=False)
 PROFILES = {
     "dsop-control": ("sandbox-dsop-control.yaml", "/v2"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from conformance.registry import Failure, RuleContext, RuleSet
+from kontrakt.conformance.registry import Failure, RuleContext, RuleSet
 
 SPEC = Path(__file__).resolve().parents[1] / "unit" / "conformance" / "fixtures" / "tiny.yaml"
 

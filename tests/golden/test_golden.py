@@ -3,7 +3,7 @@
 - Each small edge-case spec in ``tests/golden/specs/`` has its expected package committed under
   ``tests/golden/expected/<spec name>/<package>/``; the test regenerates it and compares byte for
   byte. ``KONTRAKT_UPDATE_GOLDEN=1`` rewrites the expected trees (review the diff, then commit).
-- ``generated/`` must equal what the generator produces from ``specs/`` (the same check as
+- ``kontrakt/generated/`` must equal what the generator produces from ``specs/`` (the same check as
   ``make check-generated``).
 - Documents we did not write (the publishers' copies in ../shared/reference and the petstore
   fixture) generate without errors, their packages import, and ruff and strict mypy pass on them.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import Outcome, generate
+from kontrakt.generator.pipeline import Outcome, generate
 from tests.conftest import SHARED, require_shared
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,14 +85,16 @@ def test_every_golden_tree_has_its_spec() -> None:
 
 def test_generated_folder_is_what_specs_produce(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    outcome = generate([Path("specs")], Path("generated"), check=True)
+    outcome = generate([Path("specs")], Path("kontrakt/generated"), check=True)
     assert not outcome.errors, [d.format() for d in outcome.errors]
-    assert outcome.diff == "", f"generated/ is stale; run `make generate`:\n{outcome.diff}"
+    assert outcome.diff == "", f"kontrakt/generated/ is stale; run `make generate`:\n{outcome.diff}"
     produced = {p.name for p in outcome.packages}
     present = {
-        p.name for p in (REPO / "generated").iterdir() if p.is_dir() and p.name != "__pycache__"
+        p.name
+        for p in (REPO / "kontrakt" / "generated").iterdir()
+        if p.is_dir() and p.name != "__pycache__"
     }
-    assert present == produced, "generated/ holds packages no document produces"
+    assert present == produced, "kontrakt/generated/ holds packages no document produces"
 
 
 # -- foreign documents ------------------------------------------------------------------------------

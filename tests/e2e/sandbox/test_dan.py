@@ -19,8 +19,8 @@ import jwt
 import pytest
 import yaml
 
-from generated.dan_v1 import Client
-from generated.dan_v1.models import (
+from kontrakt.generated.dan_v1 import Client
+from kontrakt.generated.dan_v1.models import (
     Accreditation,
     AuthorizationRequest,
     DatasetBody,
@@ -29,10 +29,10 @@ from generated.dan_v1.models import (
     EvidenceRequest,
     LegalBasis,
 )
-from generated.dan_v1.server import OPERATION_ERRORS
+from kontrakt.generated.dan_v1.server import OPERATION_ERRORS
 from kontrakt.runtime.client import ApiError, ApiKey, BearerToken, ClientCredentials, MultiAuth
-from sandbox.dan.contract import DEFAULT_SPEC
-from sandbox.launch import Sandbox
+from kontrakt.sandbox.dan.contract import DEFAULT_SPEC
+from kontrakt.sandbox.launch import Sandbox
 
 KEY = "sandbox-dan-ebevis-key"
 DROSJE_KEY = "sandbox-dan-drosjeloyve-key"

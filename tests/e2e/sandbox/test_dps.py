@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from generated.dps_v1 import (
+from kontrakt.generated.dps_v1 import (
     Client,
     CreateDisseminationRequest,
     CreateSubmissionRequest,
@@ -41,15 +41,15 @@ from generated.dps_v1 import (
     SubmissionPreservedEvent,
     SubmissionRejectedEvent,
 )
-from generated.dps_v1.client import KNOWN_STATES
+from kontrakt.generated.dps_v1.client import KNOWN_STATES
 from kontrakt.runtime.client import ApiError, BearerToken, ClientCredentials
-from sandbox.dps.pipeline import DISSEMINATION_STEPS, SUBMISSION_STEPS
-from sandbox.launch import Sandbox
+from kontrakt.sandbox.dps.pipeline import DISSEMINATION_STEPS, SUBMISSION_STEPS
+from kontrakt.sandbox.launch import Sandbox
 from tests.e2e._support import REPO, serve
 
 ARCHIVE = ("dps-archive-test", "sandbox-dps-secret")  # c100_R c100_W c200_R
 READER = ("dps-reader-test", "sandbox-dps-reader-secret")  # c100_R
-PRESERVED_C100 = "5d1c0a77-2f4b-4e8a-9c3d-a1b2c3d4e5f6"  # sandbox/fixtures/dps.yaml
+PRESERVED_C100 = "5d1c0a77-2f4b-4e8a-9c3d-a1b2c3d4e5f6"  # kontrakt/sandbox/fixtures/dps.yaml
 PRESERVED_C200 = "8b2e4f10-6c3a-4d5e-8f7a-b2c3d4e5f6a7"
 ARCHIVING_C100 = "3a9f6e21-0b4c-4f8d-a7e6-c3d4e5f6a7b8"
 DAMAGED_C100 = "6e4d2c8b-1a3f-4b7e-9d5c-d4e5f6a7b8c9"

@@ -1,8 +1,8 @@
 """The DSOP Control v2.0 sandbox bank end to end: real sockets, real tokens, the generated client.
 
-The provider (`sandbox/dsop_control`) runs under `Sandbox.start(["dsop-control"])` with small
+The provider (`kontrakt/sandbox/dsop_control`) runs under `Sandbox.start(["dsop-control"])` with small
 page sizes; tokens come from the sandbox issuer over HTTP (client credentials, and the RFC 7523
-JWT-bearer grant signed with `sandbox/fixtures/keys/client.pem`), and the generated
+JWT-bearer grant signed with `kontrakt/sandbox/fixtures/keys/client.pem`), and the generated
 `generated.dsop_control_v2` client drives every call. Covered: each service's happy path and
 endpoint restrictions (read from the spec's `x-kontrakt-services`), every ACC code of the
 catalogue, the Politi extradition-order checks, pagination walked to the end, balances, masking,
@@ -32,7 +32,7 @@ from joserfc import jwe
 from joserfc.jwk import RSAKey
 from jsonschema import Draft202012Validator
 
-from generated.dsop_control_v2 import (
+from kontrakt.generated.dsop_control_v2 import (
     AccountDetails,
     Accounts,
     AsyncClient,
@@ -42,8 +42,8 @@ from generated.dsop_control_v2 import (
     Transactions,
 )
 from kontrakt.runtime.client import ApiError, ClientCredentials, JwtBearerGrant
-from sandbox.clients import KEYS, load_private_key
-from sandbox.dsop_control import (
+from kontrakt.sandbox.clients import load_private_key
+from kontrakt.sandbox.dsop_control import (
     CONTENT_ENCRYPTION,
     KEY_ENCRYPTION,
     Fixture,
@@ -55,10 +55,11 @@ from sandbox.dsop_control import (
     order_claims,
     sign_extradition_order,
 )
-from sandbox.dsop_control.handlers import DsopBank
-from sandbox.dsop_control.services import SPEC_PATH, months_before, years_before
-from sandbox.issuer import TokenIssuer
-from sandbox.launch import Sandbox, in_process_context
+from kontrakt.sandbox.dsop_control.handlers import DsopBank
+from kontrakt.sandbox.dsop_control.services import SPEC_PATH, months_before, years_before
+from kontrakt.sandbox.issuer import TokenIssuer
+from kontrakt.sandbox.keys import COMMITTED as KEYS
+from kontrakt.sandbox.launch import Sandbox, in_process_context
 
 SCOPE = "bits:kontoinformasjon"
 TODAY = datetime.date.today()
@@ -67,7 +68,7 @@ FIXTURE = Fixture.load()
 SECRET = str(FIXTURE.bank["reference_secret"])
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 
-# Fixture parties (sandbox/fixtures/dsop.yaml; all synthetic).
+# Fixture parties (kontrakt/sandbox/fixtures/dsop.yaml; all synthetic).
 KARI = "12858510048"  # every account type, co-owner and viewer of two more
 OLA_NO_ACCOUNTS = "03889010281"
 MONA_CO_BORROWER = "14847910071"
@@ -383,7 +384,7 @@ def test_endpoint_outside_the_service_gets_the_specs_outside_answer(
 def test_politi_endpoint_flag_false_is_403_acc_011(
     bank: Callable[[str], Client], operation: str
 ) -> None:
-    from sandbox.dsop_control.extradition import ENDPOINT_FLAGS
+    from kontrakt.sandbox.dsop_control.extradition import ENDPOINT_FLAGS
 
     order = politi_order(flags={ENDPOINT_FLAGS[operation]: False})
     client = bank("Politi-Utlevering")

@@ -17,9 +17,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kontrakt.runtime import server as rt
-from sandbox.clients import KEYS, Registry, load_private_key
-from sandbox.issuer import JWT_BEARER, TokenIssuer
-from sandbox.launch import Sandbox
+from kontrakt.sandbox.clients import Registry, load_private_key
+from kontrakt.sandbox.issuer import JWT_BEARER, TokenIssuer
+from kontrakt.sandbox.keys import COMMITTED as KEYS
+from kontrakt.sandbox.launch import Sandbox
 
 AUDIENCE = "http://127.0.0.1:9/v2"
 SECRET = "sandbox-skatt-secret"

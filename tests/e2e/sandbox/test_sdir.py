@@ -19,15 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
-from generated.sdir_additional_competence_v1 import Client as V1Client
-from generated.sdir_additional_competence_v1 import models as m1
-from generated.sdir_additional_competence_v2 import Client as V2Client
-from generated.sdir_additional_competence_v2 import models as m2
+from kontrakt.generated.sdir_additional_competence_v1 import Client as V1Client
+from kontrakt.generated.sdir_additional_competence_v1 import models as m1
+from kontrakt.generated.sdir_additional_competence_v2 import Client as V2Client
+from kontrakt.generated.sdir_additional_competence_v2 import models as m2
 from kontrakt.runtime.client import ApiError, ApiKey, BearerToken, ClientCredentials, MultiAuth
-from sandbox.identifiers import synthetic_national_id, with_national_id_check_digits
-from sandbox.launch import Sandbox
-from sandbox.sdir import SdirApp
-from sandbox.sdir.core import SpecLimits
+from kontrakt.sandbox.identifiers import synthetic_national_id, with_national_id_check_digits
+from kontrakt.sandbox.launch import Sandbox
+from kontrakt.sandbox.sdir import SdirApp
+from kontrakt.sandbox.sdir.core import SpecLimits
 
 WRITE = "sdir:seafarer.additionalcompetance.write"
 READ_ONLY = "sdir:seafarer.read"
@@ -37,7 +37,11 @@ KEY, SECONDARY, REVOKED = (
     "sdir-sandbox-secondary-key",
     "sdir-sandbox-revoked-key",
 )
-ORG, CUSTOMER, OTHER = "310000116", "310000159", "310000167"  # see sandbox/fixtures/sdir.yaml
+ORG, CUSTOMER, OTHER = (
+    "310000116",
+    "310000159",
+    "310000167",
+)  # see kontrakt/sandbox/fixtures/sdir.yaml
 OWN_IMO, OWN_IMO_2, CUSTOMER_IMO, OTHER_IMO = "1000100", "1000203", "1000306", "1000409"
 PIN = synthetic_national_id(12, 3, 1989)
 SEEDED_V1, FOREIGN_V1 = (

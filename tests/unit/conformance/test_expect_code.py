@@ -13,10 +13,10 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from conformance.manifest import Manifest
-from conformance.probe import Exchange, ProbeResponse
-from conformance.registry import Failure, RuleContext
-from conformance.spec import Spec
+from kontrakt.conformance.manifest import Manifest
+from kontrakt.conformance.probe import Exchange, ProbeResponse
+from kontrakt.conformance.registry import Failure, RuleContext
+from kontrakt.conformance.spec import Spec
 
 REPO = Path(__file__).resolve().parents[3]
 

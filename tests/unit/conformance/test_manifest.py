@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from conformance.manifest import (
+from kontrakt.cli import app
+from kontrakt.conformance.manifest import (
     ApiKeyAuth,
     ClientCredentialsAuth,
     JwtBearerAuth,
@@ -18,7 +19,6 @@ from conformance.manifest import (
     load_manifest,
     manifest_schema,
 )
-from kontrakt.cli import app
 
 GOOD = """
 profile: dsop-control/v2.0
@@ -54,7 +54,14 @@ environment: test
 literal: $${NOT_A_VAR}
 """
 
-TEST_KEY = Path(__file__).resolve().parents[3] / "sandbox" / "fixtures" / "keys" / "client.pem"
+TEST_KEY = (
+    Path(__file__).resolve().parents[3]
+    / "kontrakt"
+    / "sandbox"
+    / "fixtures"
+    / "keys"
+    / "client.pem"
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:

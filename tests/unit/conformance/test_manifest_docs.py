@@ -15,9 +15,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conformance.manifest import load_manifest
-from conformance.profile import discover_rule_sets, load_profile
 from kontrakt.cli import app
+from kontrakt.conformance.manifest import load_manifest
+from kontrakt.conformance.profile import discover_rule_sets, load_profile
 
 PROFILES = sorted(r.profile for r in discover_rule_sets())
 ENV = {

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.redact import NIN_MASK, Redactor, is_national_id
+from kontrakt.conformance.redact import NIN_MASK, Redactor, is_national_id
 from tests.unit.conformance._nin import complete, synthetic_nin
 
 SECRETS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=8, max_size=40)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from conformance.auth import (
+from kontrakt.conformance.auth import (
     Minter,
     alg_none,
     altered_signature,

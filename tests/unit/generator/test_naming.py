@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.naming import (
+from kontrakt.generator.naming import (
     derived_operation_id,
     is_valid_identifier,
     operation_name,

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from generator.parse import pattern_problem
-from generator.pipeline import generate
 from kontrakt.diagnostics import Level
+from kontrakt.generator.parse import pattern_problem
+from kontrakt.generator.pipeline import generate
 
 SPEC = """\
 openapi: 3.1.0

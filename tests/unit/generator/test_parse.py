@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.ir import Api, ModelsModule
-from generator.load import Document
-from generator.parse import parse, plan_hoisting
-from generator.pipeline import Built, build
 from kontrakt.diagnostics import Level
+from kontrakt.generator.ir import Api, ModelsModule
+from kontrakt.generator.load import Document
+from kontrakt.generator.parse import parse, plan_hoisting
+from kontrakt.generator.pipeline import Built, build
 from kontrakt.specfile import SpecFile
 
 REPO = Path(__file__).resolve().parents[3]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from generated.dan_v1.models import DatasetBody, Evidence, UnenvelopedEvidence
-from generator.unions import open_classes, prefer_typed_unions
+from kontrakt.generated.dan_v1.models import DatasetBody, Evidence, UnenvelopedEvidence
+from kontrakt.generator.unions import open_classes, prefer_typed_unions
 from kontrakt.runtime.client.base import parse_json
 
 ENVELOPED = {

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import generator.pipeline
-import generator.render
-import generator.write
-from generator.models import ModelsError
-from generator.pipeline import build_all, generate
-from generator.write import WriteError
+import kontrakt.generator.pipeline
+import kontrakt.generator.render
+import kontrakt.generator.write
 from kontrakt.cli import app
 from kontrakt.diagnostics import Level
+from kontrakt.generator.models import ModelsError
+from kontrakt.generator.pipeline import build_all, generate
+from kontrakt.generator.write import WriteError
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "tests" / "golden" / "specs"
@@ -66,16 +66,16 @@ def test_a_failing_template_leaves_the_output_untouched(
     written: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     templates = tmp_path / "templates"
-    shutil.copytree(generator.render.TEMPLATES, templates)
+    shutil.copytree(kontrakt.generator.render.TEMPLATES, templates)
     api_template = templates / "package" / "api.py.jinja"
     api_template.write_text(api_template.read_text() + "{{ no_such_value }}\n")
-    monkeypatch.setattr(generator.render, "TEMPLATES", templates)
-    generator.render._environment.cache_clear()
+    monkeypatch.setattr(kontrakt.generator.render, "TEMPLATES", templates)
+    kontrakt.generator.render._environment.cache_clear()
     before = _snapshot(written)
     try:
         outcome = generate(SPECS, written)
     finally:
-        generator.render._environment.cache_clear()
+        kontrakt.generator.render._environment.cache_clear()
     assert not outcome.written
     assert any(d.check == "render" and "no_such_value" in d.message for d in outcome.errors)
     _assert_untouched(written, before)
@@ -87,7 +87,7 @@ def test_a_failing_model_step_leaves_the_output_untouched(
     def fail(*args: object) -> None:
         raise ModelsError("simulated failure")
 
-    monkeypatch.setattr(generator.pipeline, "build_models", fail)
+    monkeypatch.setattr(kontrakt.generator.pipeline, "build_models", fail)
     before = _snapshot(written)
     outcome = generate(SPECS, written)
     assert not outcome.written and outcome.errors
@@ -110,7 +110,7 @@ def test_a_failing_formatter_leaves_the_output_untouched(
     def fail(arguments: object, folder: Path) -> None:
         raise WriteError("ruff failed (simulated)")
 
-    monkeypatch.setattr(generator.write, "_ruff", fail)
+    monkeypatch.setattr(kontrakt.generator.write, "_ruff", fail)
     before = _snapshot(written)
     outcome = generate(SPECS, written)
     assert not outcome.written
@@ -132,7 +132,7 @@ def test_a_failing_swap_is_rolled_back(written: Path, monkeypatch: pytest.Monkey
 
     failed: list[bool] = []
 
-    monkeypatch.setattr(generator.write.os, "rename", rename)
+    monkeypatch.setattr(kontrakt.generator.write.os, "rename", rename)
     before = _snapshot(written)
     outcome = generate(SPECS, written)
     assert not outcome.written
@@ -192,7 +192,7 @@ def test_one_document_is_checked_and_made_side_by_side(
     def crash(*args: object) -> None:
         raise RuntimeError("a bug in the models stage (simulated)")
 
-    monkeypatch.setattr(generator.pipeline, "build_models", crash)
+    monkeypatch.setattr(kontrakt.generator.pipeline, "build_models", crash)
     # What "make" raised is dropped when "check" stops the document, as `build` never runs it...
     [built] = build_all([invalid], jobs=2)
     assert (
@@ -208,13 +208,13 @@ def test_check_reports_a_diff_and_writes_nothing(written: Path) -> None:
     before = _snapshot(written)
     outcome = generate(SPECS, written, check=True)
     assert not outcome.written
-    assert "--- generated/golden_rules_v1/models.py" in outcome.diff
+    assert "--- kontrakt/generated/golden_rules_v1/models.py" in outcome.diff
     assert "-# an older generation" in outcome.diff
     assert _snapshot(written) == before
     (written / "golden_rules_v1" / "models.py").unlink()
     (written / "golden_rules_v1" / "py.typed").unlink()
     outcome = generate(SPECS, written, check=True)
-    assert "--- /dev/null\n+++ generated/golden_rules_v1/py.typed" in outcome.diff
+    assert "--- /dev/null\n+++ kontrakt/generated/golden_rules_v1/py.typed" in outcome.diff
 
 
 def test_cli_generate_and_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conformance.manifest import ManifestError, load_manifest
 from kontrakt.cli import app
+from kontrakt.conformance.manifest import ManifestError, load_manifest
 
 
 def bomb(levels: int = 10) -> str:

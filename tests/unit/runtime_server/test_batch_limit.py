@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from generated.sdir_additional_competence_v1 import (
+from kontrakt.generated.sdir_additional_competence_v1 import (
     AdditionalCompetenceV1Batch,
     AdditionalCompetenceV1Record,
     create_app,

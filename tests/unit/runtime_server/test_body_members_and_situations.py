@@ -14,7 +14,7 @@ import pytest
 from fastapi import Body, FastAPI
 from pydantic import BaseModel
 
-from generated.dan_v1.server import ERROR_STYLE, ERRORS, OPERATION_ERRORS
+from kontrakt.generated.dan_v1.server import ERROR_STYLE, ERRORS, OPERATION_ERRORS
 from kontrakt.runtime import server as rt
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from generated.sdir_additional_competence_v1 import (
+from kontrakt.generated.sdir_additional_competence_v1 import (
     AdditionalCompetenceV1,
     AdditionalCompetenceV1Record,
     create_app,

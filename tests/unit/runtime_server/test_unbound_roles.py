@@ -15,7 +15,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from generated.dps_v1 import (
+from kontrakt.generated.dps_v1 import (
     CreateDisseminationRequest,
     Dissemination,
     Handlers,

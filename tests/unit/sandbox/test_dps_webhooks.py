@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.dps.webhooks import RetryPolicy, new_secret, secret_key, sign
+from kontrakt.sandbox.dps.webhooks import RetryPolicy, new_secret, secret_key, sign
 
 
 def test_signature_matches_the_standard_webhooks_reference_vector() -> None:

@@ -1,4 +1,4 @@
-"""Check digits, and the promise that every identifier in sandbox/fixtures is synthetic.
+"""Check digits, and the promise that every identifier in kontrakt/sandbox/fixtures is synthetic.
 
 Fixtures are scanned as text: any 11-digit run must be either a valid account number or a
 synthetic identity number (Tenor form, month + 80), and any 9-digit organisation number must have
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.identifiers import (
+from kontrakt.sandbox.identifiers import (
     is_account_number,
     is_national_id,
     is_organisation_number,
@@ -26,7 +26,7 @@ from sandbox.identifiers import (
     with_organisation_check_digit,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "sandbox" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "kontrakt" / "sandbox" / "fixtures"
 TEXT_FIXTURES = sorted(p for p in FIXTURES.rglob("*") if p.suffix in {".yaml", ".yml", ".json"})
 
 

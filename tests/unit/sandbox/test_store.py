@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.store import Database
+from kontrakt.sandbox.store import Database
 
 SCHEMA = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);

@@ -1,0 +1,306 @@
+"""`kontrakt certify`, `kontrakt init` and `kontrakt manifest-schema`: thin shells over the
+conformance library.
+
+certify's exit status: 0 when the profile passed at the run's level, 1 when it failed (or the
+run was interrupted), 2 for a bad manifest or bad usage (nothing was sent), 3 when the suite
+could not judge the provider: the preflight found it cannot run (no token, unreachable, the plain
+valid request refused: no rule ran), or the provider stopped answering during the run
+(`provider-unreachable`: several requests in a row without an answer; the rules not yet run are
+`error`). A report is written whenever the run started.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kontrakt.conformance.report.formats import FORMATS
+
+if TYPE_CHECKING:
+    from kontrakt.conformance.explore import ExploreSettings
+    from kontrakt.conformance.manifest import Manifest
+    from kontrakt.conformance.profile import Profile
+
+__all__ = ["EXIT_CANNOT_RUN", "certify_command", "init_command", "manifest_schema_command"]
+
+EXIT_CANNOT_RUN = 3
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition(":")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME:VALUE, got {value!r}", param_hint="--header")
+        found[name.strip()] = text.strip()
+    return found
+
+
+def _fixtures(values: list[str]) -> dict[str, object]:
+    """`--fixture NAME=VALUE` items; a value is read as YAML (`27`, `[a, b]`, `{k: v}`)."""
+    import yaml
+
+    found: dict[str, object] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--fixture")
+        try:
+            found[name.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise typer.BadParameter(f"{name}: not a YAML value", param_hint="--fixture") from None
+    return found
+
+
+def _explore_settings(manifest: Manifest, flag: bool, budget: str | None) -> ExploreSettings | None:
+    """Tier 3's budget: `--explore-budget` over the manifest's `explore`; None when off."""
+    from kontrakt.conformance.explore import ExploreSettings
+
+    if not (flag or manifest.explore.enabled):
+        return None
+    examples, steps = manifest.explore.max_examples, manifest.explore.max_steps
+    if budget is not None:
+        first, sep, second = budget.lower().partition("x")
+        if not first.strip().isdigit() or (sep and not second.strip().isdigit()):
+            raise ValueError(f"expected N or NxM (positive integers), got {budget!r}")
+        examples = int(first)
+        steps = int(second) if sep else steps
+        if examples < 1 or steps < 1:
+            raise ValueError(f"expected positive integers, got {budget!r}")
+    return ExploreSettings(max_examples=examples, max_steps=steps)
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (CI cancellation, `timeout`, `docker stop`) ends a run like Ctrl-C: the partial
+    report is written, marked incomplete, and the exit status is 1."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread (e.g. not under a runner)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def certify_command(
+    manifest: Annotated[
+        Path | None,
+        typer.Argument(help="Provider manifest (YAML); optional with --profile and --base-url."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Profile id (dsop-control/v2.0) or document.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Base URL of the provider under test.")
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="Extra header NAME:VALUE on every call (repeatable)."),
+    ] = None,
+    bearer: Annotated[
+        str | None,
+        typer.Option("--bearer", help="A bearer token to send (replaces a bearer auth)."),
+    ] = None,
+    fixture: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fixture", help="A test-data fixture NAME=VALUE (YAML value; repeatable, wins)."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of tiers 2 and 3 (recorded).")] = 0,
+    rules: Annotated[
+        list[str] | None,
+        typer.Option("--rules", help="Only rules whose id matches this glob (repeatable)."),
+    ] = None,
+    rule_module: Annotated[
+        str | None,
+        typer.Option("--rule-module", help="Import the profile's rules from this module."),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Comma-separated reports: json,junit,html (json is always written)."
+        ),
+    ] = ",".join(FORMATS),
+    explore: Annotated[
+        bool,
+        typer.Option(
+            "--explore", help="Also run tier 3, the exploratory stateful run (opt-in, seeded)."
+        ),
+    ] = False,
+    explore_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--explore-budget",
+            help="Tier 3 budget: N sequences, or NxM (N sequences of at most M steps).",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            help="default: checks resting only on kontrakt's own assumptions warn; strict: they "
+            "fail. Overrides the manifest's level.",
+        ),
+    ] = None,
+    snapshot_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot-out",
+            help="Record the provider's snapshot (e.g. DAN metadata) to this JSON file, for the "
+            "versioning rules of a later run (manifest metadata_snapshot).",
+        ),
+    ] = None,
+) -> None:
+    """Certify a provider against a rule profile; exit 0 only when the profile passes.
+
+    Exit status: 0 passed, 1 failed, 2 bad manifest or usage, 3 cannot run (preflight) or the
+    provider stopped answering.
+    """
+    from rich.console import Console
+
+    from kontrakt.conformance.manifest import ManifestError, load_manifest
+    from kontrakt.conformance.profile import load_profile
+    from kontrakt.conformance.report.writers import print_summary, write_reports
+    from kontrakt.conformance.runner import run_profile
+    from kontrakt.conformance.spec import SpecError
+
+    err = Console(stderr=True)
+    formats = [f.strip() for f in output_format.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        err.print(f"kontrakt certify: unknown --format {', '.join(unknown)}", markup=False)
+        raise typer.Exit(2)
+    if level is not None and level not in ("default", "strict"):
+        err.print(f"kontrakt certify: --level must be default or strict, not {level!r}")
+        raise typer.Exit(2)
+    if manifest is None and (profile is None or base_url is None):
+        err.print("kontrakt certify: give a manifest, or --profile and --base-url", markup=False)
+        raise typer.Exit(2)
+    try:
+        loaded = load_manifest(
+            manifest,
+            profile=profile,
+            base_url=base_url,
+            headers=_headers(header or []),
+            bearer=bearer,
+            fixtures=_fixtures(fixture or []),
+        )
+    except ManifestError as exc:
+        err.print(
+            f"kontrakt certify: the manifest is not usable ({exc.source or 'flags'}):", markup=False
+        )
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        chosen = load_profile(loaded.profile, patterns=rules or None, module=rule_module)
+    except (SpecError, ImportError) as exc:
+        err.print(f"kontrakt certify: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    unknown_waivers = [w.rule for w in loaded.waivers if w.rule not in chosen.catalogue]
+    if unknown_waivers:
+        err.print(
+            f"kontrakt certify: waivers name rules the profile does not have: "
+            f"{', '.join(unknown_waivers)}",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    try:
+        settings = _explore_settings(loaded, explore, explore_budget)
+    except ValueError as exc:
+        err.print(f"kontrakt certify: --explore-budget: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if snapshot_out is not None and chosen.rule_set.snapshot_taker is None:
+        err.print(
+            f"kontrakt certify: profile {chosen.id} records no snapshot (--snapshot-out)",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    _sigterm_as_interrupt()
+    result = run_profile(
+        chosen,
+        loaded,
+        seed=seed,
+        console=err,
+        explore=settings,
+        level="strict" if level == "strict" else ("default" if level else None),
+        snapshot_out=snapshot_out,
+    )
+    result.rule_filter = list(rules or [])
+    written = write_reports(result, out, formats)
+    print_summary(Console(file=sys.stdout), result, written)
+    if result.cannot_run or result.unreachable:
+        raise typer.Exit(EXIT_CANNOT_RUN)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def manifest_schema_command(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Describe this profile's fixtures, credential roles and capabilities too.",
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of a provider manifest (of one profile's, with --profile)."""
+    from kontrakt.conformance.manifest import manifest_schema
+
+    if profile is None:
+        typer.echo(json.dumps(manifest_schema(), indent=2, ensure_ascii=False))
+        return
+    from kontrakt.conformance.manifest_docs import profile_manifest_schema
+
+    chosen = _profile_or_exit(profile, "manifest-schema")
+    schema = profile_manifest_schema(chosen)
+    typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+def _profile_or_exit(profile: str, command: str) -> Profile:
+    from rich.console import Console
+
+    from kontrakt.conformance.profile import load_profile
+    from kontrakt.conformance.spec import SpecError
+
+    try:
+        return load_profile(profile)
+    except (SpecError, ImportError) as exc:
+        Console(stderr=True).print(f"kontrakt {command}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def init_command(
+    profile: Annotated[str, typer.Argument(help="Profile id, e.g. dsop-control/v2.0.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the manifest here (default: stdout)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output file.")
+    ] = False,
+) -> None:
+    """Write a commented starting manifest for a profile: every credential role, fixture and
+    capability its rules use, what each is for and which rules need it."""
+    from kontrakt.conformance.manifest_docs import starter_manifest
+
+    chosen = _profile_or_exit(profile, "init")
+    text = starter_manifest(chosen)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.exists() and not force:
+        typer.echo(f"kontrakt init: {output} exists (use --force to overwrite)", err=True)
+        raise typer.Exit(2)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(
+        f"wrote {output}: fill in the values marked FILL IN, then run `kontrakt certify {output}`"
+    )

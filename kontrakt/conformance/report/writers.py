@@ -1,0 +1,361 @@
+"""Formats a `RunResult`: JSON (the source of every other format), JUnit XML, HTML, certificate.
+
+The HTML template lives next to this module (`report.html.j2`), not in the repository's
+`kontrakt/templates/`: that folder holds the generator's templates, which only ever see generator IR, and
+certify must find its template in an installed package too. The page is self-contained (inline
+CSS, no script, no external reference) so it can be attached to a ticket or archived as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from kontrakt.conformance.registry import Level
+from kontrakt.conformance.report.formats import FORMATS
+from kontrakt.conformance.runner import VERDICTS, RuleResult, RunResult
+
+__all__ = [
+    "FORMATS",
+    "REPORT_VERSION",
+    "certificate",
+    "print_summary",
+    "report_dict",
+    "write_reports",
+]
+
+REPORT_VERSION = "1"
+_HERE = Path(__file__).parent
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _rule(result: RuleResult) -> dict[str, Any]:
+    info = result.info
+    found: dict[str, Any] = {
+        "id": info.id,
+        "title": info.title,
+        "severity": info.severity,
+        "source": dict(info.source),
+        "capability": result.capability,
+        "function": result.function,
+        "verdict": result.verdict,
+        "outcome": result.outcome,
+        "message": result.message,
+        "notes": list(result.notes),
+        "duration_ms": round(result.duration_s * 1000, 1),
+        "requests": result.requests,
+        "waiver": None
+        if result.waiver is None
+        else {
+            "reason": result.waiver.reason,
+            "expires": result.waiver.expires.isoformat(),
+        },
+        "evidence": [e.to_dict() for e in result.evidence],
+        "basis": result.basis,
+        "assumption": info.assumption_id,
+        "verdicts": dict(result.verdicts),
+        "deviations": [
+            {
+                "assumption": d.assumption,
+                "message": d.message,
+                "evidence": [e.to_dict() for e in d.evidence[:2]],
+            }
+            for d in result.deviations
+        ],
+        "readings": list(result.readings),
+    }
+    if result.exploration is not None:
+        found["exploration"] = dict(result.exploration)
+    return found
+
+
+def report_dict(result: RunResult) -> dict[str, Any]:
+    """The run as the JSON document `report.schema.json` describes."""
+    data: dict[str, Any] = {
+        "report_version": REPORT_VERSION,
+        "tool": {"name": "kontrakt", "version": result.tool_version},
+        "profile": result.profile,
+        "spec": {"path": result.spec_path, "sha256": result.spec_sha256},
+        "provider": {"base_url": result.base_url, "environment": result.environment},
+        "seed": result.seed,
+        "started_at": _iso(result.started_at),
+        "finished_at": _iso(result.finished_at),
+        "duration_s": round(result.duration_s, 3),
+        "complete": result.complete,
+        "stop_reason": result.stop_reason,
+        "level": result.level,
+        "verdict": result.verdict,
+        "passed": result.passed,
+        "levels": {
+            level: {
+                "passed": result.passed_at(level),
+                "counts": {**result.counts(level), "not-automated": len(result.not_automated)},
+            }
+            for level in ("default", "strict")
+        },
+        "preflight": None
+        if result.preflight is None
+        else {
+            "status": result.preflight.status,
+            "diagnosis": result.preflight.diagnosis,
+            "evidence": [e.to_dict() for e in result.preflight.evidence],
+        },
+        "snapshot": None
+        if result.snapshot_path is None and result.snapshot_error is None
+        else {"path": result.snapshot_path, "error": result.snapshot_error},
+        "rule_filter": list(result.rule_filter),
+        "requests_sent": result.requests_sent,
+        "counts": {**result.counts(), "not-automated": len(result.not_automated)},
+        "rules": [_rule(r) for r in result.results],
+        "not_automated": [
+            {"id": i.id, "title": i.title, "severity": i.severity, "source": dict(i.source)}
+            for i in result.not_automated
+        ],
+        "waivers": [
+            {
+                "rule": w.waiver.rule,
+                "reason": w.waiver.reason,
+                "expires": w.waiver.expires.isoformat(),
+                "status": w.status,
+            }
+            for w in result.waivers
+        ],
+    }
+    if result.explore is not None:
+        data["explore"] = {
+            "max_examples": result.explore.max_examples,
+            "max_steps": result.explore.max_steps,
+        }
+    return data
+
+
+def _junit(data: dict[str, Any]) -> bytes:
+    counts = data["counts"]
+    suite = ET.Element(
+        "testsuite",
+        name=f"kontrakt certify {data['profile']}",
+        tests=str(len(data["rules"]) + (1 if data["verdict"] == "cannot-run" else 0)),
+        failures=str(counts["fail"]),
+        errors=str(counts["error"] + (1 if data["verdict"] == "cannot-run" else 0)),
+        skipped=str(counts["not-applicable"] + counts["waived"]),
+        time=f"{data['duration_s']:.3f}",
+        timestamp=str(data["started_at"]),
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("base_url", data["provider"]["base_url"]),
+        ("seed", str(data["seed"])),
+        ("spec_sha256", data["spec"]["sha256"]),
+        ("complete", str(data["complete"]).lower()),
+    ):
+        ET.SubElement(properties, "property", name=name, value=value)
+    preflight = data.get("preflight") or {}
+    if preflight.get("status") == "cannot-run":
+        case = ET.SubElement(
+            suite, "testcase", classname=data["profile"], name="PREFLIGHT [MUST]", time="0.000"
+        )
+        node = ET.SubElement(case, "error", message=preflight["diagnosis"], type="cannot-run")
+        node.text = "\n".join(e["curl"] for e in preflight["evidence"])
+    for rule in data["rules"]:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=data["profile"],
+            name=f"{rule['id']} [{rule['severity']}]",
+            time=f"{rule['duration_ms'] / 1000:.3f}",
+        )
+        evidence = "\n\n".join(
+            f"{e['curl']}\n-> "
+            + (
+                f"HTTP {e['response']['status']}\n{e['response']['body'] or ''}"
+                if e["response"]
+                else str(e["error"])
+            )
+            for e in rule["evidence"]
+        )
+        verdict = rule["verdict"]
+        if verdict == "fail":
+            node = ET.SubElement(case, "failure", message=rule["message"], type="fail")
+            node.text = evidence
+        elif verdict == "error":
+            node = ET.SubElement(case, "error", message=rule["message"], type="error")
+            node.text = evidence or "\n".join(rule["notes"])
+        elif verdict in ("not-applicable", "waived"):
+            ET.SubElement(case, "skipped", message=f"{verdict}: {rule['message']}")
+        elif verdict == "warn":
+            out = ET.SubElement(case, "system-out")
+            out.text = f"WARN: {rule['message']}\n{evidence}"
+    tree = ET.ElementTree(suite)
+    ET.indent(tree)
+    text: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return text
+
+
+def _html(data: dict[str, Any]) -> str:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return environment.get_template("report.html.j2").render(report=data, verdicts=VERDICTS)
+
+
+def certificate(data: dict[str, Any]) -> dict[str, Any]:
+    """What a passed run certifies (only ever written when `data['passed']`)."""
+    passed = [r["id"] for r in data["rules"] if r["verdict"] == "pass"]
+    return {
+        "certificate_version": REPORT_VERSION,
+        "valid": bool(data["passed"]),
+        "profile": data["profile"],
+        "provider": data["provider"],
+        "tool": data["tool"],
+        "spec_sha256": data["spec"]["sha256"],
+        "date": (data["finished_at"] or data["started_at"])[:10],
+        "seed": data["seed"],
+        "rules_passed": passed,
+        "level": data["level"],
+        "counts": data["counts"],
+        "levels": data["levels"],
+        "assumption_warnings": sorted(
+            {d["assumption"] for r in data["rules"] for d in r["deviations"]}
+        ),
+        "waived": [r["id"] for r in data["rules"] if r["verdict"] == "waived"],
+    }
+
+
+def _certificate_md(cert: dict[str, Any]) -> str:
+    lines = [
+        f"# kontrakt certificate: {cert['profile']}",
+        "",
+        f"- provider: {cert['provider']['base_url']} ({cert['provider']['environment']})",
+        f"- tool: kontrakt {cert['tool']['version']}",
+        f"- spec sha256: `{cert['spec_sha256']}`",
+        f"- date: {cert['date']}",
+        f"- seed: {cert['seed']}",
+        f"- level: {cert['level']} (strict: "
+        + ("passed" if cert["levels"]["strict"]["passed"] else "not passed")
+        + ")",
+        f"- rules passed: {len(cert['rules_passed'])}",
+        "- differs from kontrakt's own assumptions (warnings, not failures at the default "
+        f"level): {', '.join(cert['assumption_warnings']) or 'none'}",
+        f"- waived: {', '.join(cert['waived']) or 'none'}",
+        f"- not automated: {cert['counts']['not-automated']}",
+        "",
+        "Every MUST rule of the profile that ran passed or was waived. Rules passed:",
+        "",
+        *[f"- {rule_id}" for rule_id in cert["rules_passed"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_reports(
+    result: RunResult, out_dir: Path, formats: Sequence[str] = FORMATS
+) -> dict[str, Path]:
+    """Write the reports into `out_dir` (created); report.json always. Returns format -> path."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown report format(s) {unknown}; known: {', '.join(FORMATS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = report_dict(result)
+    written: dict[str, Path] = {}
+    path = out_dir / "report.json"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    written["json"] = path
+    if "junit" in formats:
+        path = out_dir / "junit.xml"
+        path.write_bytes(_junit(data))
+        written["junit"] = path
+    if "html" in formats:
+        path = out_dir / "report.html"
+        path.write_text(_html(data), encoding="utf-8")
+        written["html"] = path
+    for stale in ("certificate.json", "certificate.md"):
+        # A certificate from an earlier run must not outlive a failing one.
+        (out_dir / stale).unlink(missing_ok=True)
+    if data["passed"]:
+        cert = certificate(data)
+        path = out_dir / "certificate.json"
+        path.write_text(json.dumps(cert, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written["certificate"] = path
+        (out_dir / "certificate.md").write_text(_certificate_md(cert), encoding="utf-8")
+    return written
+
+
+_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "warn": "yellow",
+    "not-applicable": "dim",
+    "waived": "cyan",
+    "error": "magenta",
+}
+
+
+def print_summary(
+    console: Console, result: RunResult, written: dict[str, Path] | None = None
+) -> None:
+    """Counts per verdict, then each failing or erroring MUST rule with its curl line."""
+    counts = result.counts()
+    table = Table(title=f"kontrakt certify {result.profile} against {result.base_url}")
+    for verdict in VERDICTS:
+        table.add_column(verdict, justify="right", style=_STYLE[verdict])
+    table.add_column("not automated", justify="right", style="dim")
+    table.add_row(*[str(counts[v]) for v in VERDICTS], str(len(result.not_automated)))
+    console.print(table)
+    for rule in result.results:
+        if rule.severity != "MUST" or rule.verdict not in ("fail", "error"):
+            continue
+        console.print(
+            f"[{_STYLE[rule.verdict]}]{rule.verdict.upper()}[/] {rule.id}: {escape(rule.message)}",
+            highlight=False,
+        )
+        for exchange in rule.evidence[:1]:
+            console.print(f"  {exchange.curl}", markup=False, highlight=False)
+    if not result.complete:
+        console.print(f"[yellow]incomplete run:[/] {escape(result.stop_reason or '')}")
+    if result.cannot_run and result.preflight is not None:
+        console.print(
+            f"[bold magenta]CANNOT RUN[/] {escape(result.preflight.diagnosis)}", highlight=False
+        )
+        for exchange in result.preflight.evidence[:1]:
+            console.print(f"  {exchange.curl}", markup=False, highlight=False)
+    if result.snapshot_path is not None:
+        console.print(f"snapshot: {result.snapshot_path}", markup=False, highlight=False)
+    if result.snapshot_error is not None:
+        console.print(f"[yellow]no snapshot:[/] {escape(result.snapshot_error)}")
+    assumed = sorted({d.assumption for r in result.results for d in r.deviations})
+    if assumed:
+        console.print(
+            f"differs from kontrakt's own assumptions (warnings at the default level, failures "
+            f"at strict): {', '.join(assumed)}",
+            markup=False,
+            highlight=False,
+        )
+    banner = {
+        "passed": "[bold green]PASSED[/]",
+        "failed": "[bold red]FAILED[/]",
+        "cannot-run": "[bold magenta]CANNOT RUN[/]",
+        "provider-unreachable": "[bold magenta]PROVIDER UNREACHABLE[/]",
+    }[result.verdict]
+    other: Level = "strict" if result.level == "default" else "default"
+    console.print(
+        f"profile {result.profile}: {banner} at level {result.level} "
+        f"({other}: {'passed' if result.passed_at(other) else 'not passed'}; "
+        f"{result.requests_sent} requests, seed {result.seed})"
+    )
+    for name, path in (written or {}).items():
+        console.print(f"  {name}: {path}", markup=False, highlight=False)

@@ -1,0 +1,304 @@
+"""The generator end to end: documents -> load -> validate -> models -> parse -> render -> write.
+
+`build` takes one document as far as rendered files, collecting diagnostics; `generate` builds
+every document and then writes them all, or (``check=True``) diffs them against what is on disk.
+Nothing is written when any document has an error.
+
+Documents are independent until the write stage, so `generate` builds them in forked worker
+processes when there are several documents and several CPUs (`build_all`); the results are put
+back in document order, so the output is the same as building them one after the other.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kontrakt.diagnostics import Diagnostic, Level
+from kontrakt.generator.ir import Api
+from kontrakt.generator.load import Document, load
+from kontrakt.generator.models import ModelsError, build_models
+from kontrakt.generator.parse import parse, plan_hoisting
+from kontrakt.generator.render import RenderedPackage, RenderError, render_package, render_root
+from kontrakt.generator.validate import validate
+from kontrakt.generator.write import WriteError, compare, stage, write
+from kontrakt.lint import external_refs_refused
+from kontrakt.specfile import find_documents
+
+__all__ = ["Built", "Outcome", "build", "build_all", "generate"]
+
+
+@dataclass
+class Built:
+    """One document taken as far as it would go."""
+
+    path: Path
+    api: Api | None = None
+    package: RenderedPackage | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.package is not None and not any(
+            d.level is Level.ERROR for d in self.diagnostics
+        )
+
+
+@dataclass
+class Outcome:
+    """What `generate` did: every diagnostic, the packages, whether it wrote, the --check diff."""
+
+    diagnostics: list[Diagnostic]
+    packages: list[RenderedPackage]
+    written: bool = False
+    diff: str = ""
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level is Level.ERROR]
+
+
+def _sorted(found: Sequence[Diagnostic]) -> list[Diagnostic]:
+    return sorted(found, key=lambda d: (d.file, d.line or 0, d.pointer, d.message))
+
+
+@dataclass
+class _Checked:
+    """The first half of `build`: the document loaded and validated (or why it did not load)."""
+
+    loaded: bool
+    diagnostics: list[Diagnostic]
+    document: Document | None = None  # not sent back from a worker: the parent does not need it
+
+    @property
+    def stop(self) -> bool:
+        """Whether generation ends here: the document did not load or has a validation error."""
+        return not self.loaded or any(d.level is Level.ERROR for d in self.diagnostics)
+
+
+@dataclass
+class _Made:
+    """The second half of `build`: models, IR and files, with what those stages reported."""
+
+    api: Api | None
+    package: RenderedPackage | None
+    diagnostics: list[Diagnostic]
+
+
+def _check(path: Path) -> _Checked:
+    """Load and validate ``path`` (the stages that decide whether it is generated at all)."""
+    document, found = load(path)
+    if document is None:
+        return _Checked(False, found)
+    return _Checked(True, validate(document), document)
+
+
+def _make(document: Document) -> _Made:
+    """Build the models, the IR and the files of a loaded ``document``."""
+    if external_refs_refused(document.spec):
+        # The check half reports the refused references; the model builder would follow them.
+        return _Made(None, None, [])
+    try:
+        models = build_models(document, plan_hoisting(document))
+    except ModelsError as exc:
+        document.report(
+            exc.pointer,
+            f"datamodel-code-generator could not build the models: {exc}",
+            Level.ERROR,
+            "models",
+        )
+        return _Made(None, None, document.found)
+    api = parse(document, models)
+    try:
+        package = render_package(api)
+    except RenderError as exc:
+        document.report("", str(exc), Level.ERROR, "render")
+        return _Made(api, None, document.found)
+    return _Made(api, package, document.found)
+
+
+def _combine(path: Path, checked: _Checked, made: _Made | None) -> Built:
+    """The `Built` of ``path`` from its two halves, as `build` reports it."""
+    if not checked.loaded:
+        return Built(path, diagnostics=checked.diagnostics)
+    if checked.stop or made is None:
+        return Built(path, diagnostics=_sorted(checked.diagnostics))
+    return Built(path, made.api, made.package, _sorted([*checked.diagnostics, *made.diagnostics]))
+
+
+def build(path: Path) -> Built:
+    """Load, validate, model, parse and render one document."""
+    checked = _check(path)
+    document = checked.document
+    made = _make(document) if document is not None and not checked.stop else None
+    return _combine(path, checked, made)
+
+
+# -- building in worker processes ------------------------------------------------------------
+# With at least as many documents as workers, each document is one task, "build". With fewer (one
+# large document, say), each document is split in two tasks that do not depend on each other:
+# "check" (load, validate) and "make" (load, models, parse, render), so they run at the same time.
+# "make" then runs speculatively: what it produced (or raised) is dropped when "check" finds an
+# error, exactly as `build` would not have run it. Each task loads the document itself: a second
+# parse is cheaper than sending the parsed document between processes, but not free, which is why
+# documents are only split when there are workers to spare.
+
+
+@dataclass
+class _Raised:
+    """An exception a "make" task raised, carried back to be raised only if it matters."""
+
+    error: BaseException
+
+
+def _task(task: tuple[str, Path]) -> Built | _Checked | _Made | _Raised | None:
+    """Run one task in a worker; what goes back to the parent is kept small (no document, no IR,
+    which `generate` does not need)."""
+    kind, path = task
+    if kind == "build":
+        built = build(path)
+        built.api = None
+        return built
+    if kind == "check":
+        checked = _check(path)
+        return _Checked(checked.loaded, checked.diagnostics)
+    document, _ = load(path)
+    if document is None:
+        return None  # the "check" task reports why
+    try:
+        made = _make(document)
+    except Exception as exc:  # only raised in the parent, and only if validation passed
+        return _Raised(exc)
+    return _Made(None, made.package, made.diagnostics)
+
+
+def _start_worker() -> None:
+    """Set up a build worker: it lives for one `generate` call, so collect garbage less often."""
+    # Parsed documents, schemas and source text are garbage without cycles that reference
+    # counting frees; the default threshold (700 allocations) runs the cyclic collector thousands
+    # of times per document for little.
+    gc.set_threshold(20_000, 10, 10)
+
+
+def _cpus() -> int:
+    """How many CPUs this process may run on (the default number of workers)."""
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may run on, not the machine's
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _size(path: Path) -> int:
+    """The size of ``path`` in bytes, how `build_all` estimates what a document costs."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def build_all(paths: Sequence[Path], *, jobs: int | None = None) -> list[Built]:
+    """`build` every document, in ``jobs`` processes (default: one per CPU); results in order.
+
+    The workers are forked, so they start with every module the parent has imported and cost a few
+    milliseconds each; where fork is not available, or with one job, the documents are built here,
+    one after the other. Each result depends only on its document, so which process built it
+    changes nothing, except that `Built.api` is left out (None) when built in workers. The largest
+    tasks go first, which balances the workers.
+    """
+    jobs = min(jobs or _cpus(), 2 * len(paths))
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [build(path) for path in paths]
+    split = len(paths) < jobs
+    kinds = ("make", "check") if split else ("build",)
+    # "make" costs about twice what "check" does (datamodel-code-generator against the validator).
+    weight = {"build": 3, "make": 2, "check": 1}
+    tasks = sorted(
+        ((kind, index) for index in range(len(paths)) for kind in kinds),
+        key=lambda task: -_size(paths[task[1]]) * weight[task[0]],
+    )
+    results: dict[tuple[str, int], Built | _Checked | _Made | _Raised | None] = {}
+    # Frozen objects (all of the parent's modules) are left alone by the workers' collections:
+    # no time spent scanning them, and no copy-on-write of the pages they sit on.
+    gc.freeze()
+    try:
+        # An executor rather than multiprocessing.Pool: a worker that dies (killed for memory,
+        # say) fails the call with BrokenProcessPool instead of leaving it waiting forever.
+        with ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
+        ) as pool:
+            done = pool.map(_task, [(kind, paths[index]) for kind, index in tasks])
+            for task, result in zip(tasks, done, strict=True):
+                results[task] = result
+    finally:
+        gc.unfreeze()
+    if not split:
+        return [_built(results["build", index]) for index in range(len(paths))]
+    built: list[Built] = []
+    for index, path in enumerate(paths):
+        checked, made = results["check", index], results["make", index]
+        assert isinstance(checked, _Checked)
+        if checked.stop:
+            built.append(_combine(path, checked, None))
+        elif isinstance(made, _Raised):
+            raise made.error
+        elif isinstance(made, _Made):
+            built.append(_combine(path, checked, made))
+        else:  # loaded for "check" but not for "make": the file changed meanwhile; once more here
+            built.append(build(path))
+    return built
+
+
+def _built(result: Built | _Checked | _Made | _Raised | None) -> Built:
+    """The result of a "build" task, typed as such."""
+    assert isinstance(result, Built)
+    return result
+
+
+def generate(
+    paths: Sequence[Path], out: Path, *, check: bool = False, jobs: int | None = None
+) -> Outcome:
+    """Generate one package per document under ``paths`` into ``out`` (or diff, with ``check``).
+
+    ``jobs`` is how many processes build the documents (default: one per CPU; 1: in this one).
+    """
+    documents = find_documents(list(paths))
+    if not documents:
+        missing = Diagnostic(", ".join(map(str, paths)), "", "no OpenAPI documents found")
+        return Outcome([missing], [])
+    diagnostics: list[Diagnostic] = []
+    packages: list[RenderedPackage] = []
+    owners: dict[str, Path] = {}
+    for path, built in zip(documents, build_all(documents, jobs=jobs), strict=True):
+        diagnostics.extend(built.diagnostics)
+        if built.package is None:
+            continue
+        name = built.package.name
+        if name in owners:
+            message = f"package {name!r} is already generated from {owners[name]}; give one document another x-kontrakt-api.id or file name"
+            diagnostics.append(
+                Diagnostic(str(path), "", message, Level.ERROR, None, "package-name")
+            )
+            continue
+        owners[name] = path
+        packages.append(built.package)
+    outcome = Outcome(diagnostics, packages)
+    if outcome.errors:
+        return outcome
+    try:
+        root_files = render_root()
+        if check:
+            with tempfile.TemporaryDirectory(prefix="kontrakt-check-") as tmp:
+                stage(packages, root_files, Path(tmp))
+                outcome.diff = compare(packages, Path(tmp), out)
+        else:
+            write(packages, root_files, out)
+            outcome.written = True
+    except (WriteError, RenderError) as exc:
+        outcome.diagnostics.append(Diagnostic(str(out), "", str(exc), Level.ERROR, None, "write"))
+    return outcome

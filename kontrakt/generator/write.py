@@ -1,0 +1,157 @@
+"""Write stage: put rendered packages on disk atomically, formatted once with ruff.
+
+Everything is first written to a staging folder next to the output folder (same file system),
+where ruff fixes import order and ``__all__`` order and formats every file in one run each. Only
+when all of that succeeded are the packages swapped in, one ``rename`` each (an existing package is
+first renamed aside and deleted at the end). Any failure before the swap leaves the output folder
+untouched; a failure during the swap puts back what was already moved.
+
+`stage` is also what ``kontrakt generate --check`` uses: it formats into a temporary folder, and
+`compare` diffs that against the output folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from functools import cache
+from pathlib import Path
+
+from kontrakt.generator.render import RenderedFile, RenderedPackage
+
+__all__ = ["RUFF_FORMAT", "WriteError", "compare", "stage", "write"]
+
+# ruff runs isolated from any configuration found around the output folder, so that the output
+# is the same wherever it is staged; these settings match the project's pyproject.toml.
+RUFF_SETTINGS = ("--isolated", "--line-length", "100", "--target-version", "py311")
+RUFF_FIX = ("check", "--fix", "--quiet", "--select", "I,F401,RUF022", *RUFF_SETTINGS)
+RUFF_FORMAT = ("format", "--quiet", *RUFF_SETTINGS)
+ROOT = "_root"  # staging sub-folder for the output folder's own files
+SKIP = frozenset({"__pycache__"})
+
+
+class WriteError(Exception):
+    """The output could not be formatted or written; the output folder was left as it was."""
+
+
+@cache
+def _ruff_command() -> tuple[str, ...]:
+    """How to start ruff: its binary, found the way ``python -m ruff`` finds it, else that."""
+    try:
+        # Running the binary directly spares the Python start-up `python -m ruff` pays per call.
+        # (Imported by name: the ruff package ships no type information.)
+        return (str(importlib.import_module("ruff").find_ruff_bin()),)
+    except (ImportError, AttributeError, FileNotFoundError):
+        return (sys.executable, "-m", "ruff")
+
+
+def _ruff(arguments: Sequence[str], folder: Path) -> None:
+    command = [*_ruff_command(), *arguments, str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    # `ruff check --fix` exits 1 when something it cannot fix remains; that is lint's business.
+    if result.returncode not in (0, 1) or (arguments[0] == "format" and result.returncode != 0):
+        detail = (result.stderr or result.stdout).strip()
+        raise WriteError(f"ruff {arguments[0]} failed on the generated code: {detail}")
+
+
+def _write_files(folder: Path, files: Sequence[RenderedFile]) -> None:
+    for item in files:
+        target = folder / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.text, encoding="utf-8", newline="\n")
+
+
+def stage(
+    packages: Sequence[RenderedPackage], root_files: Sequence[RenderedFile], folder: Path
+) -> None:
+    """Write and format everything under ``folder`` (packages by name, root files under _root)."""
+    for package in packages:
+        _write_files(folder / package.name, package.files)
+    _write_files(folder / ROOT, root_files)
+    _ruff(RUFF_FIX, folder)
+    _ruff(RUFF_FORMAT, folder)
+
+
+def write(
+    packages: Sequence[RenderedPackage], root_files: Sequence[RenderedFile], out: Path
+) -> None:
+    """Replace the packages (and root files) in ``out``, all or nothing."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-staging-", dir=out.parent))
+    try:
+        stage(packages, root_files, staging)
+        _swap(packages, staging, out)
+        for item in root_files:
+            os.replace(staging / ROOT / item.path, out / item.path)
+    except OSError as exc:
+        raise WriteError(f"cannot write {out}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(packages: Sequence[RenderedPackage], staging: Path, out: Path) -> None:
+    aside = staging / ".previous"
+    aside.mkdir()
+    moved_aside: list[str] = []
+    swapped: list[str] = []
+    try:
+        for package in packages:
+            target = out / package.name
+            if target.exists():
+                os.rename(target, aside / package.name)
+                moved_aside.append(package.name)
+            os.rename(staging / package.name, target)
+            swapped.append(package.name)
+    except OSError:
+        # Put back what was already moved: the new packages out, the previous ones in.
+        for name in reversed(swapped):
+            os.rename(out / name, staging / name)
+        for name in reversed(moved_aside):
+            os.rename(aside / name, out / name)
+        raise
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not SKIP.intersection(path.relative_to(folder).parts):
+            yield path.relative_to(folder)
+
+
+def _read(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def compare(packages: Sequence[RenderedPackage], staged: Path, out: Path) -> str:
+    """A unified diff from ``out`` (what is committed) to ``staged`` (what the specs produce)."""
+    pairs: list[tuple[Path, Path, str]] = []
+    for package in packages:
+        names = sorted({*_files(staged / package.name), *_files(out / package.name)})
+        pairs.extend(
+            (staged / package.name / n, out / package.name / n, f"{package.name}/{n.as_posix()}")
+            for n in names
+        )
+    names = sorted(_files(staged / ROOT))
+    pairs.extend((staged / ROOT / n, out / n, n.as_posix()) for n in names)
+    chunks: list[str] = []
+    for new, old, label in pairs:
+        before = _read(old) if old.exists() else []
+        after = _read(new) if new.exists() else []
+        if before != after or old.exists() != new.exists():
+            fromfile = f"{out.name}/{label}" if old.exists() else "/dev/null"
+            tofile = f"{out.name}/{label}" if new.exists() else "/dev/null"
+            lines = list(difflib.unified_diff(before, after, fromfile, tofile))
+            chunks.extend(lines or [f"--- {fromfile}\n", f"+++ {tofile}\n"])
+            if not chunks[-1].endswith("\n"):
+                chunks.append("\n")
+    return "".join(chunks)
