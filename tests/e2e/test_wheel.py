@@ -114,8 +114,11 @@ def full(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
     assert installed.returncode == 0, installed.stderr
     # The test environment's packages (never this checkout: .pth files there are not read).
     site = Path(
-        _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-             root, env).stdout.strip()
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            root,
+            env,
+        ).stdout.strip()
     )
     (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return python, env
@@ -154,9 +157,11 @@ def test_the_wheel_holds_one_package_with_its_data_and_no_keys(wheel: Path) -> N
         "kontrakt/py.typed",
     ):
         assert needed in names, needed
-    metadata = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith(".dist-info/METADATA"))
-    ).decode()
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        .decode()
+    )
     assert "License-File: LICENSE" in metadata and "Project-URL: Source" in metadata
 
 
@@ -187,7 +192,7 @@ def test_core_install_runs_generated_code_and_names_missing_extras(
             async def get_book(self, *, id: int, auth: object) -> Book:
                 return Book(id=id, title="Kristin Lavransdatter")
 
-        app = create_app(Handlers(), {})
+        app = create_app(Handlers(), {{}})
         transport = httpx.ASGITransport(app=app)
         import asyncio
 
@@ -206,8 +211,9 @@ def test_core_install_runs_generated_code_and_names_missing_extras(
     ran = _run([str(python), "-c", script], empty, {**env, "PYTHONPATH": str(empty / "out")})
     assert ran.returncode == 0 and ran.stdout.strip() == "ok", ran.stdout + ran.stderr
 
-    refused = _run([kontrakt, "certify", "--profile", "dps/v1", "--base-url", "http://x"],
-                   empty, env)
+    refused = _run(
+        [kontrakt, "certify", "--profile", "dps/v1", "--base-url", "http://x"], empty, env
+    )
     assert refused.returncode == 2
     assert "pip install 'kontrakt[certify]'" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
@@ -254,8 +260,9 @@ def test_full_install_serves_inits_and_certifies_from_an_empty_folder(
     assert init.returncode == 0, init.stderr
     assert "profile: dsop-control/v2.0" in (empty / "provider.yaml").read_text()
 
-    missing = _run([kontrakt, "certify", "--profile", "nosuch/v9", "--base-url", "http://x"],
-                   empty, env)
+    missing = _run(
+        [kontrakt, "certify", "--profile", "nosuch/v9", "--base-url", "http://x"], empty, env
+    )
     assert missing.returncode == 2
     assert "./specs" in missing.stderr + missing.stdout and "Traceback" not in missing.stderr
 
