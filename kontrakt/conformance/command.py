@@ -159,6 +159,14 @@ def certify_command(
             "versioning rules of a later run (manifest metadata_snapshot).",
         ),
     ] = None,
+    specs: Annotated[
+        Path | None,
+        typer.Option(
+            "--specs",
+            help="Look for the profile's contract here first (DIR/<api>/<version>/openapi.yaml), "
+            "then in ./specs, then in the contracts kontrakt ships.",
+        ),
+    ] = None,
 ) -> None:
     """Certify a provider against a rule profile; exit 0 only when the profile passes.
 
@@ -172,6 +180,7 @@ def certify_command(
     from kontrakt.conformance.report.writers import print_summary, write_reports
     from kontrakt.conformance.runner import run_profile
     from kontrakt.conformance.spec import SpecError
+    from kontrakt.resources import local_copy_note
 
     err = Console(stderr=True)
     formats = [f.strip() for f in output_format.split(",") if f.strip()]
@@ -202,10 +211,15 @@ def certify_command(
             err.print(f"  {problem}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     try:
-        chosen = load_profile(loaded.profile, patterns=rules or None, module=rule_module)
+        chosen = load_profile(
+            loaded.profile, patterns=rules or None, module=rule_module, specs_dir=specs
+        )
     except (SpecError, ImportError) as exc:
         err.print(f"kontrakt certify: {exc}", markup=False)
         raise typer.Exit(2) from None
+    note = local_copy_note(chosen.spec.path, chosen.spec.id) if chosen.spec.path else None
+    if note is not None:
+        err.print(f"kontrakt certify: note: {note}", markup=False, highlight=False)
     unknown_waivers = [w.rule for w in loaded.waivers if w.rule not in chosen.catalogue]
     if unknown_waivers:
         err.print(
