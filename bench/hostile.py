@@ -34,8 +34,12 @@ LARGE_LIMIT_S = 600  # the 100 MB document before the linear validator: stopped 
 
 PROBE = """
 import json, sys, time
-from kontrakt.conformance.manifest import Limits
-from kontrakt.conformance.probe import Probe, ProbeError
+try:
+    from kontrakt.conformance.manifest import Limits
+    from kontrakt.conformance.probe import Probe, ProbeError
+except ImportError:  # a checkout from before the kontrakt.* namespace
+    from conformance.manifest import Limits
+    from conformance.probe import Probe, ProbeError
 started = time.monotonic()
 try:
     answer = Probe(sys.argv[1], limits=Limits(timeout_seconds=float(sys.argv[3]))).get(sys.argv[2])
@@ -47,9 +51,14 @@ print(json.dumps({"outcome": outcome, "seconds": time.monotonic() - started}))
 
 TOKEN = """
 import json, sys, time
-from kontrakt.conformance.auth import AuthUnavailable, Credentials
-from kontrakt.conformance.manifest import Manifest
-from kontrakt.conformance.redact import Redactor
+try:
+    from kontrakt.conformance.auth import AuthUnavailable, Credentials
+    from kontrakt.conformance.manifest import Manifest
+    from kontrakt.conformance.redact import Redactor
+except ImportError:  # a checkout from before the kontrakt.* namespace
+    from conformance.auth import AuthUnavailable, Credentials
+    from conformance.manifest import Manifest
+    from conformance.redact import Redactor
 manifest = Manifest.model_validate({"profile": "dps/v1", "base_url": sys.argv[1] + "/ok",
     "auth": {"type": "oauth2-client-credentials", "token_url": sys.argv[1] + sys.argv[2],
              "client_id": "c", "client_secret": "s3cret"}, "limits": {"timeout_seconds": 3}})
