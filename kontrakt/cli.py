@@ -157,6 +157,20 @@ EXTRAS = {
 }
 
 
+# The extra each command comes with (a module missing outside these falls back to EXTRAS).
+COMMAND_EXTRAS = {
+    "lint": "generate",
+    "assumptions": "generate",
+    "extension-schema": "generate",
+    "diff": "generate",
+    "generate": "generate",
+    "certify": "certify",
+    "init": "certify",
+    "manifest-schema": "certify",
+    "serve": "serve",
+}
+
+
 def main() -> None:
     """The console entry point: a command whose extra is not installed says which one it needs."""
     import sys
@@ -167,10 +181,11 @@ def main() -> None:
         top = (exc.name or "").split(".")[0]
         if top not in EXTRAS:
             raise
-        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "this command")
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        extra = COMMAND_EXTRAS.get(command, EXTRAS[top])
         typer.echo(
-            f"kontrakt {command}: needs {top!r}, which comes with the {EXTRAS[top]!r} extra: "
-            f"pip install 'kontrakt[{EXTRAS[top]}]' (or 'kontrakt[all]')",
+            f"kontrakt {command or 'command'}: needs {top!r}, which comes with the {extra!r} "
+            f"extra: pip install 'kontrakt[{extra}]' (or 'kontrakt[all]')",
             err=True,
         )
         raise SystemExit(2) from None
