@@ -12,7 +12,9 @@ Exit status 0 when every profile passed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -24,7 +26,7 @@ from kontrakt.conformance.runner import run_profile
 from kontrakt.sandbox.keys import keys_dir
 from kontrakt.sandbox.launch import PROVIDERS, Sandbox
 
-__all__ = ["main", "provider_of", "sandbox_environment"]
+__all__ = ["main", "provider_of", "sandbox_environment", "sandbox_manifest"]
 
 MANIFESTS = Path(__file__).resolve().parent / "conformance" / "manifests"
 
@@ -52,6 +54,35 @@ def sandbox_environment(sandbox: Sandbox) -> dict[str, str]:
     for name in sandbox.names:
         env[_variable(name)] = sandbox.url(name)
     return env
+
+
+def _absolute(folder: Path, match: re.Match[str]) -> str:
+    return f"{match.group(1)}{(folder / match.group(2)).resolve()}}}"
+
+
+def sandbox_manifest(profile: str) -> str | None:
+    """The manifest that certifies kontrakt's own sandbox (as `kontrakt serve all` starts it) for
+    `profile`, ready to save anywhere: its key folder and relative files made absolute. None when
+    no sandbox provider serves the profile.
+
+    The URLs keep their `${KONTRAKT_SANDBOX_*:-...}` defaults for `kontrakt serve all` on port
+    8000; `kontrakt init PROFILE --sandbox` writes it.
+    """
+    for path in sorted(MANIFESTS.glob("sandbox-*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if not re.search(rf"^profile:\s*{re.escape(profile)}\s*$", text, re.M):
+            continue
+        text = text.replace(
+            "${KONTRAKT_SANDBOX_KEYS:-../../sandbox/fixtures/keys}",
+            "${KONTRAKT_SANDBOX_KEYS:-" + str(keys_dir()) + "}",
+        )
+        # Files named beside the packaged manifest (DAN's metadata snapshot).
+        return re.sub(
+            r"(\$\{[A-Z_]+:-)([\w.-]+\.json)\}",
+            partial(_absolute, path.parent),
+            text,
+        )
+    return None
 
 
 def provider_of(path: Path) -> str | None:

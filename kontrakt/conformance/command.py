@@ -301,13 +301,31 @@ def init_command(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing output file.")
     ] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="A filled-in manifest for kontrakt's own sandbox (`kontrakt serve all`) instead "
+            "of a starting one: try certify before pointing it at your provider.",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented starting manifest for a profile: every credential role, fixture and
     capability its rules use, what each is for and which rules need it."""
     from kontrakt.conformance.manifest_docs import starter_manifest
 
     chosen = _profile_or_exit(profile, "init")
-    text = starter_manifest(chosen)
+    if sandbox:
+        # The one place certify's CLI reaches into the sandbox: through the module joining them.
+        from kontrakt.selfcert import sandbox_manifest
+
+        filled = sandbox_manifest(chosen.spec.id)
+        if filled is None:
+            typer.echo(f"kontrakt init: no sandbox provider serves {chosen.spec.id}", err=True)
+            raise typer.Exit(2)
+        text = filled
+    else:
+        text = starter_manifest(chosen)
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -315,6 +333,12 @@ def init_command(
         typer.echo(f"kontrakt init: {output} exists (use --force to overwrite)", err=True)
         raise typer.Exit(2)
     output.write_text(text, encoding="utf-8")
-    typer.echo(
-        f"wrote {output}: fill in the values marked FILL IN, then run `kontrakt certify {output}`"
-    )
+    if sandbox:
+        typer.echo(
+            f"wrote {output}: start `kontrakt serve all`, then run `kontrakt certify {output}`"
+        )
+    else:
+        typer.echo(
+            f"wrote {output}: fill in the values marked FILL IN, then run "
+            f"`kontrakt certify {output}`"
+        )

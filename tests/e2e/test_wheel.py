@@ -10,8 +10,9 @@ The wheel is built from this checkout into a temporary folder. Two environments 
   the tests (a `.pth` line; this checkout itself is not on the path), so the test needs no
   second download of the certify stack. From an empty folder with no `specs/`: `kontrakt serve`
   starts with keys it generated into the state folder (the wheel ships none), `kontrakt init`
-  writes a manifest, every sandbox profile certifies from the packaged manifests, and
-  `kontrakt generate` writes a package from a document outside any checkout.
+  writes a starting manifest for every profile and, with `--sandbox`, one that `kontrakt certify`
+  passes against the running sandbox, and `kontrakt generate` writes a package from a document
+  outside any checkout.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import textwrap
 import venv
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -219,14 +221,22 @@ def test_core_install_runs_generated_code_and_names_missing_extras(
     assert "Traceback" not in refused.stderr
 
 
-def _serve(python: Path, env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
+PROFILES = (
+    "dsop-control/v2.0",
+    "dps/v1",
+    "dan/v1",
+    "sdir-additional-competence/v1",
+    "sdir-additional-competence/v2",
+)
+
+
+@contextmanager
+def _serving(python: Path, env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
+    """`kontrakt serve all` on free ports (DPS with the fast lifecycle `make certify` uses)."""
+    command = [str(python.parent / "kontrakt"), "serve", "all", "--port", "0"]
+    command += ["--set", "dps.step_delay=0.2", "--set", "dps.webhook_retry_delay=1.0"]
     process = subprocess.Popen(
-        [str(python.parent / "kontrakt"), "serve", "all", "--port", "0"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     lines: list[str] = []
     try:
@@ -235,10 +245,26 @@ def _serve(python: Path, env: dict[str, str], cwd: Path) -> Iterator[list[str]]:
             lines.append(line.rstrip())
             if line.startswith("Ctrl-C stops"):
                 break
+        assert lines and lines[-1].startswith("Ctrl-C stops"), lines
         yield lines
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def _sandbox_variables(lines: list[str]) -> dict[str, str]:
+    """What the sandbox manifests read, from the URLs `kontrakt serve` printed."""
+    found: dict[str, str] = {}
+    for line in lines:
+        name, _, rest = line.partition(" ")
+        url = rest.split()[0] if rest.split() else ""
+        if line.startswith("token issuer"):
+            issuer = line.split()[2]
+            found["KONTRAKT_SANDBOX_ISSUER"] = issuer
+            found["KONTRAKT_SANDBOX_TOKEN_URL"] = issuer.rstrip("/") + "/token"
+        elif url.startswith("http://127.0.0.1:"):
+            found["KONTRAKT_SANDBOX_" + name.upper().replace("-", "_")] = url
+    return found
 
 
 def test_full_install_serves_inits_and_certifies_from_an_empty_folder(
@@ -246,32 +272,30 @@ def test_full_install_serves_inits_and_certifies_from_an_empty_folder(
 ) -> None:
     python, env = full
     kontrakt = str(python.parent / "kontrakt")
-    served = _serve(python, env, empty)
-    lines = next(served)
-    try:
-        assert any(line.startswith("dsop-control") for line in lines), lines
-        keys = Path(next(line for line in lines if line.startswith("TEST keys")).split(": ")[1])
-        assert keys.is_relative_to(Path(env["XDG_STATE_HOME"])), keys
-        assert (keys / "issuer.pem").is_file() and (keys / "politi-eo-test.crt.pem").is_file()
-    finally:
-        next(served, None)
-
-    init = _run([kontrakt, "init", "dsop-control/v2.0", "-o", "provider.yaml"], empty, env)
-    assert init.returncode == 0, init.stderr
-    assert "profile: dsop-control/v2.0" in (empty / "provider.yaml").read_text()
-
     missing = _run(
         [kontrakt, "certify", "--profile", "nosuch/v9", "--base-url", "http://x"], empty, env
     )
     assert missing.returncode == 2
     assert "./specs" in missing.stderr + missing.stdout and "Traceback" not in missing.stderr
 
-    certified = _run(
-        [str(python), "-m", "kontrakt.selfcert", "--out", "reports"], empty, env, timeout=600
-    )
-    assert certified.returncode == 0, certified.stdout[-3000:] + certified.stderr[-3000:]
-    summaries = sorted((empty / "reports").glob("*/report.json"))
-    assert len(summaries) >= 5
-    for path in summaries:
-        report = json.loads(path.read_text())
-        assert report["verdict"] == "passed", (path, report["verdict"])
+    with _serving(python, env, empty) as lines:
+        keys = Path(next(line for line in lines if line.startswith("TEST keys")).split(": ")[1])
+        assert keys.is_relative_to(Path(env["XDG_STATE_HOME"])), keys
+        assert (keys / "issuer.pem").is_file() and (keys / "politi-eo-test.crt.pem").is_file()
+        variables = _sandbox_variables(lines)
+        assert {"KONTRAKT_SANDBOX_DPS", "KONTRAKT_SANDBOX_SDIR"} <= set(variables), lines
+        for profile in PROFILES:
+            name = profile.replace("/", "-") + ".yaml"
+            starter = _run([kontrakt, "init", profile, "-o", "starter-" + name], empty, env)
+            assert starter.returncode == 0, starter.stderr
+            assert f"profile: {profile}" in (empty / ("starter-" + name)).read_text()
+            init = _run([kontrakt, "init", profile, "--sandbox", "-o", name], empty, env)
+            assert init.returncode == 0, init.stderr
+            certified = _run(
+                [kontrakt, "certify", name, "--out", f"reports/{profile}"],
+                empty,
+                {**env, **variables},
+            )
+            report = json.loads((empty / "reports" / profile / "report.json").read_text())
+            assert certified.returncode == 0, (profile, certified.stdout[-3000:])
+            assert report["verdict"] == "passed", (profile, report["verdict"])
