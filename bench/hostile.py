@@ -27,6 +27,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.hostile_provider import hostile_provider  # noqa: E402
+from tests.unit.hostile.test_large_documents import document  # noqa: E402
 
 LIMIT_S = 90
 LIMIT_MB = 4096
@@ -96,40 +97,7 @@ def _bomb(path: Path) -> None:
 def _large(path: Path, operations: int) -> None:
     """A valid document of `operations` GETs, each answering its own 20-property schema (about
     2 KB per operation: 4,000 make 8 MB, 50,000 make 100 MB)."""
-    prop = {"type": "string", "description": "x" * 40}
-    schemas = {
-        f"S{n}": {"type": "object", "properties": {f"p{k}": prop for k in range(20)}}
-        for n in range(operations)
-    }
-    paths = {
-        f"/r{n}/{{id}}": {
-            "get": {
-                "operationId": f"get{n}",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "responses": {
-                    "200": {
-                        "description": "ok",
-                        "content": {
-                            "application/json": {"schema": {"$ref": f"#/components/schemas/S{n}"}}
-                        },
-                    }
-                },
-            }
-        }
-        for n in range(operations)
-    }
-    path.write_text(
-        json.dumps(
-            {
-                "openapi": "3.1.0",
-                "info": {"title": "large", "version": "1"},
-                "paths": paths,
-                "components": {"schemas": schemas},
-            }
-        )
-    )
+    path.write_text(json.dumps(document(operations, properties=20, padding=40)))
 
 
 def _run(repo: Path, script: str, *args: str, limit_s: int = LIMIT_S) -> dict[str, object]:

@@ -20,14 +20,18 @@ from kontrakt.lint import LARGE_DOCUMENT_BYTES, lint_paths
 from kontrakt.specvalidate import validator_for
 
 
-def document(operations: int, version: str = "3.1.0", padding: int = 0) -> dict[str, Any]:
+def document(
+    operations: int, version: str = "3.1.0", padding: int = 0, properties: int = 5
+) -> dict[str, Any]:
+    """A valid document of `operations` GETs, each answering its own object schema of
+    `properties` strings with `padding`-character descriptions (bench/hostile.py uses it too)."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for n in range(operations):
         schemas[f"S{n}"] = {
             "type": "object",
             "properties": {
-                f"p{k}": {"type": "string", "description": "x" * padding} for k in range(5)
+                f"p{k}": {"type": "string", "description": "x" * padding} for k in range(properties)
             },
         }
         paths[f"/r{n}/{{id}}"] = {
