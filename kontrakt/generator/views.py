@@ -45,10 +45,17 @@ class ParamView:
     fastapi: str  # Path | Query | Header | Cookie
     annotation: str  # including `| None` when optional
     required: bool
-    # An object spread over the query string (form, explode): read from and sent as its members.
-    free_form: bool = False
     # Keyword arguments of fastapi.Path/Query/Header/Cookie enforcing the schema's constraints.
     constraints: tuple[tuple[str, Scalar], ...] = ()
+    style: str = "form"
+    explode: bool = True
+    # `object` or `array` when the query value is read and sent per style/explode by the runtime
+    # (FastAPI itself only reads exploded form arrays); None for everything FastAPI types itself.
+    styled: str | None = None
+    # The type the runtime validates a styled value into (the annotation without `| None`).
+    model: str = ""
+    # The operation's other query parameters, which an exploded form object does not own.
+    declared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,17 @@ class BodyView:
     annotation: str
     required: bool
     media_types: tuple[str, ...]
-    content_type: str  # what the client sends
+    content_type: str  # what the client sends by default
+    # (media type, annotation) of every declared representation, in document order.
+    types: tuple[tuple[str, str], ...] = ()
+    # Read by the runtime's BodyReader (anything but one JSON media type) and sent with
+    # `encode_body` by the client, which may pick the media type.
+    reader: bool = False
+
+    @property
+    def choices(self) -> str:
+        """The client's `content_type` annotation: a Literal of the declared media types."""
+        return "typing.Literal[" + ", ".join(repr(m) for m in self.media_types) + "]"
 
 
 @dataclass(frozen=True)
@@ -89,12 +106,8 @@ class OperationView:
     batch: tuple[int, int | None] | None = None
 
     @property
-    def free_form(self) -> ParamView | None:
-        return next((p for p in self.params if p.free_form), None)
-
-    @property
-    def declared_query(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params if p.location == "query" and not p.free_form)
+    def styled_params(self) -> tuple[ParamView, ...]:
+        return tuple(p for p in self.params if p.styled)
 
     @property
     def path_params(self) -> tuple[ParamView, ...]:
@@ -145,6 +158,7 @@ class ClientView:
     code_type: str | None
     waits: tuple[WaitView, ...]
     model_names: tuple[str, ...]
+    styled: bool = False  # some query parameter is sent per style/explode (`styled`)
 
 
 def _is_json(media_type: str) -> bool:
@@ -256,13 +270,15 @@ def _params(api: Api, operation: Operation) -> tuple[ParamView, ...]:
     ]
     names = unique((p.python_name for p in kept), taken=_RESERVED)
     views: list[ParamView] = []
+    declared = tuple(p.name for p in kept if p.location == "query")
     for p, name in zip(kept, names, strict=True):
-        free_form = (
-            p.location == "query"
-            and p.explode
-            and p.style == "form"
-            and "object" in p.type.json_types
-        )
+        styled: str | None = None
+        if p.location != "query" or p.style == "content":
+            pass  # a `content` parameter is one serialised value (a JSON text), typed as such
+        elif "object" in p.type.json_types:
+            styled = "object"
+        elif "array" in p.type.json_types and (p.style != "form" or not p.explode):
+            styled = "array"
         wire = _scalar(p.type)
         views.append(
             ParamView(
@@ -274,8 +290,12 @@ def _params(api: Api, operation: Operation) -> tuple[ParamView, ...]:
                     replace(p.type, annotation=wire), p.required or p.location == "path"
                 ),
                 required=p.required or p.location == "path",
-                free_form=free_form,
-                constraints=() if free_form else _constraints(p.type, wire),
+                constraints=() if styled else _constraints(p.type, wire),
+                style=p.style,
+                explode=p.explode,
+                styled=styled,
+                model=wire.removesuffix(" | None"),
+                declared=tuple(n for n in declared if n != p.name),
             )
         )
     # Required arguments first, each group in document order.
@@ -347,16 +367,22 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
     if operation.request_body is not None:
         request = operation.request_body
         body_type = _json_type(request.contents)
-        annotation = body_type.type.annotation if body_type and body_type.type else "bytes"
+        types = tuple((m.media_type, _body_annotation(m)) for m in request.contents)
+        reader = not (len(types) == 1 and body_type is not None)
+        if reader:
+            distinct = list(dict.fromkeys(a for _, a in types)) or ["bytes"]
+            annotation = " | ".join(distinct)
+        else:
+            annotation = body_type.type.annotation if body_type and body_type.type else "bytes"
         body = BodyView(
             annotation=annotation if request.required else _optional(annotation),
             required=request.required,
             media_types=tuple(m.media_type for m in request.contents),
-            content_type=body_type.media_type
-            if body_type
-            else request.contents[0].media_type
+            content_type=request.contents[0].media_type
             if request.contents
             else "application/octet-stream",
+            types=types,
+            reader=reader,
         )
     pagination = operation.pagination
     return OperationView(
@@ -391,6 +417,21 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
         if operation.batch is not None and body is not None
         else None,
     )
+
+
+def _body_annotation(media: MediaType) -> str:
+    """The type one request representation is read into (and sent from)."""
+    essence = media.media_type.split(";", 1)[0].strip().lower()
+    if media.type is not None and (
+        _is_json(essence)
+        or essence in ("application/x-www-form-urlencoded", "multipart/form-data")
+        or media.type.model is not None
+        or media.type.annotation in ("str", "bytes")
+    ):
+        return media.type.annotation
+    if essence in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return "dict[str, typing.Any]"
+    return "str" if essence.startswith("text/") else "bytes"
 
 
 def _operations(api: Api) -> tuple[OperationView, ...]:
@@ -520,4 +561,5 @@ def client_view(api: Api) -> ClientView:
         code_type=catalogue.code_type if catalogue else None,
         waits=tuple(w for w in waits if w.terminal),
         model_names=api.models.public_names,
+        styled=any(p.styled for op in operations for p in op.params),
     )

@@ -193,7 +193,8 @@ def instance(document: Document, schema: Any, depth: int = 0) -> Any:
         }
         minimum = schema.get("minProperties", 0)
         extra = schema.get("additionalProperties")
-        if len(value) < minimum and isinstance(extra, dict):
+        # One member at least: an empty map sent as exploded query members is no value at all.
+        if len(value) < max(minimum, 1) and isinstance(extra, dict):
             value["key"] = instance(document, extra, depth + 1)
         return value
     if kind == "array":

@@ -14,6 +14,7 @@ from kontrakt.runtime.client import (
     BaseClient,
     no_content,
     parse_json,
+    styled,
 )
 
 from .models import (
@@ -162,7 +163,7 @@ class Client(BaseClient):
                 "query": query,
                 "reuseToken": reuse_token,
                 "tokenOnBehalfOfOwner": token_on_behalf_of_owner,
-                **(dataset_parameters or {}),
+                "datasetParameters": styled(dataset_parameters, "form", True),
             },
             headers={
                 "Accept": "application/json",
@@ -199,7 +200,7 @@ class Client(BaseClient):
                 "query": query,
                 "reuseToken": reuse_token,
                 "tokenOnBehalfOfOwner": token_on_behalf_of_owner,
-                **(dataset_parameters or {}),
+                "datasetParameters": styled(dataset_parameters, "form", True),
             },
             headers={
                 "Accept": "application/json",
@@ -519,7 +520,7 @@ class AsyncClient(AsyncBaseClient):
                 "query": query,
                 "reuseToken": reuse_token,
                 "tokenOnBehalfOfOwner": token_on_behalf_of_owner,
-                **(dataset_parameters or {}),
+                "datasetParameters": styled(dataset_parameters, "form", True),
             },
             headers={
                 "Accept": "application/json",
@@ -556,7 +557,7 @@ class AsyncClient(AsyncBaseClient):
                 "query": query,
                 "reuseToken": reuse_token,
                 "tokenOnBehalfOfOwner": token_on_behalf_of_owner,
-                **(dataset_parameters or {}),
+                "datasetParameters": styled(dataset_parameters, "form", True),
             },
             headers={
                 "Accept": "application/json",

@@ -1026,6 +1026,22 @@ def create_router(
         schemes, SECURITY["directHarvest"], roles=ROLES.get("directHarvest")
     )
     direct_harvest_media = rt.Negotiator(*_offered("directHarvest", environment))
+    direct_harvest_dataset_parameters = rt.QueryParam(
+        "datasetParameters",
+        dict[str, str],
+        kind="object",
+        style="form",
+        explode=True,
+        required=False,
+        declared=(
+            "subject",
+            "requestor",
+            "envelope",
+            "query",
+            "reuseToken",
+            "tokenOnBehalfOfOwner",
+        ),
+    )
 
     @router.get(
         "/directharvest/{evidenceCodeName}",
@@ -1036,7 +1052,9 @@ def create_router(
     async def direct_harvest(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(direct_harvest_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(direct_harvest_media)],
-        kontrakt_request: fastapi.Request,
+        dataset_parameters: Annotated[
+            dict[str, str] | None, fastapi.Depends(direct_harvest_dataset_parameters)
+        ],
         evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName", min_length=1)],
         subject: Annotated[str | None, fastapi.Query(alias="subject")] = None,
         requestor: Annotated[str | None, fastapi.Query(alias="requestor")] = None,
@@ -1058,20 +1076,7 @@ def create_router(
             query=query,
             reuse_token=reuse_token,
             token_on_behalf_of_owner=token_on_behalf_of_owner,
-            # datasetParameters is an object spread over the query: every member not declared apart.
-            dataset_parameters={
-                name: value
-                for name, value in kontrakt_request.query_params.items()
-                if name
-                not in (
-                    "subject",
-                    "requestor",
-                    "envelope",
-                    "query",
-                    "reuseToken",
-                    "tokenOnBehalfOfOwner",
-                )
-            },
+            dataset_parameters=dataset_parameters,
             x_forward_access_token=x_forward_access_token,
             auth=kontrakt_auth,
         )
@@ -1081,6 +1086,22 @@ def create_router(
         schemes, SECURITY["directHarvestByPost"], roles=ROLES.get("directHarvestByPost")
     )
     direct_harvest_by_post_media = rt.Negotiator(*_offered("directHarvestByPost", environment))
+    direct_harvest_by_post_dataset_parameters = rt.QueryParam(
+        "datasetParameters",
+        dict[str, str],
+        kind="object",
+        style="form",
+        explode=True,
+        required=False,
+        declared=(
+            "subject",
+            "requestor",
+            "envelope",
+            "query",
+            "reuseToken",
+            "tokenOnBehalfOfOwner",
+        ),
+    )
 
     @router.post(
         "/directharvest/{evidenceCodeName}",
@@ -1092,7 +1113,9 @@ def create_router(
     async def direct_harvest_by_post(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(direct_harvest_by_post_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(direct_harvest_by_post_media)],
-        kontrakt_request: fastapi.Request,
+        dataset_parameters: Annotated[
+            dict[str, str] | None, fastapi.Depends(direct_harvest_by_post_dataset_parameters)
+        ],
         evidence_code_name: Annotated[str, fastapi.Path(alias="evidenceCodeName", min_length=1)],
         subject: Annotated[str | None, fastapi.Query(alias="subject")] = None,
         requestor: Annotated[str | None, fastapi.Query(alias="requestor")] = None,
@@ -1115,20 +1138,7 @@ def create_router(
             query=query,
             reuse_token=reuse_token,
             token_on_behalf_of_owner=token_on_behalf_of_owner,
-            # datasetParameters is an object spread over the query: every member not declared apart.
-            dataset_parameters={
-                name: value
-                for name, value in kontrakt_request.query_params.items()
-                if name
-                not in (
-                    "subject",
-                    "requestor",
-                    "envelope",
-                    "query",
-                    "reuseToken",
-                    "tokenOnBehalfOfOwner",
-                )
-            },
+            dataset_parameters=dataset_parameters,
             x_forward_access_token=x_forward_access_token,
             body=body,
             auth=kontrakt_auth,

@@ -16,9 +16,12 @@ from kontrakt.runtime.client.auth import (
 from kontrakt.runtime.client.base import (
     AsyncBaseClient,
     BaseClient,
+    Styled,
+    encode_body,
     no_content,
     parse_json,
     raw_response,
+    styled,
 )
 from kontrakt.runtime.client.errors import (
     ApiError,
@@ -59,11 +62,13 @@ __all__ = [
     "PollTimeout",
     "RetryPolicy",
     "RetryTransport",
+    "Styled",
     "TokenError",
     "TransportError",
     "aiter_items",
     "aiter_link_pages",
     "apoll",
+    "encode_body",
     "iter_items",
     "iter_link_pages",
     "no_content",
@@ -71,4 +76,5 @@ __all__ = [
     "parse_retry_after",
     "poll",
     "raw_response",
+    "styled",
 ]

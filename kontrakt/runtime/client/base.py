@@ -20,9 +20,10 @@ import json as _json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pydantic
@@ -48,9 +49,12 @@ __all__ = [
     "AsyncBaseClient",
     "BaseClient",
     "Expected",
+    "Styled",
+    "encode_body",
     "no_content",
     "parse_json",
     "raw_response",
+    "styled",
 ]
 
 T = TypeVar("T")
@@ -133,10 +137,67 @@ def _path(template: str, params: Mapping[str, Any] | None) -> str:
 _QueryPairs = list[tuple[str, str | int | float | bool | None]]  # what httpx's `params` accepts
 
 
+@dataclass(frozen=True)
+class Styled:
+    """A query value with its OpenAPI `style` and `explode` (see `styled`)."""
+
+    value: Any
+    style: str = "form"
+    explode: bool = True
+
+
+def styled(value: Any, style: str = "form", explode: bool = True) -> Styled | None:
+    """`value` to be sent in `style`/`explode` (None stays out of the query)."""
+    return None if value is None else Styled(value, style, explode)
+
+
+_DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _member_text(value: Any) -> str:
+    """A member of an object or array parameter; nested structures go as JSON."""
+    if isinstance(value, dict | list):
+        return _json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _text(value)
+
+
+def _styled_pairs(name: str, item: Styled) -> _QueryPairs:
+    """One parameter's query pairs per OpenAPI 3 `style`/`explode` (form, deepObject, pipe- and
+    space-delimited); an object's members are read as JSON values (a model by its aliases)."""
+    value = _jsonable(item.value)
+    delimiter = _DELIMITERS.get(item.style, ",")
+    pairs: _QueryPairs = []
+    if isinstance(value, dict):
+        members = [(str(k), v) for k, v in value.items() if v is not None]
+        if item.style == "deepObject":
+            for key, member in members:
+                for part in member if isinstance(member, list) else [member]:
+                    pairs.append((f"{name}[{key}]", _member_text(part)))
+        elif item.explode:
+            for key, member in members:
+                for part in member if isinstance(member, list) else [member]:
+                    pairs.append((key, _member_text(part)))
+        elif members:
+            flat = [text for key, v in members for text in (key, _member_text(v))]
+            pairs.append((name, delimiter.join(flat)))
+    elif isinstance(value, list):
+        parts = [_member_text(part) for part in value if part is not None]
+        if item.explode:
+            pairs.extend((name, part) for part in parts)
+        elif parts:
+            pairs.append((name, delimiter.join(parts)))
+    elif value is not None:
+        pairs.append((name, _member_text(value)))
+    return pairs
+
+
 def _query(query: Mapping[str, Any] | None) -> _QueryPairs:
     pairs: _QueryPairs = []
     for name, value in (query or {}).items():
         if value is None:
+            continue
+        if isinstance(value, Styled):
+            pairs.extend(_styled_pairs(name, value))
             continue
         if isinstance(value, list | tuple | set | frozenset):
             # form style, explode=true (the OpenAPI default): ?id=1&id=2
@@ -172,6 +233,77 @@ def _jsonable(value: Any) -> Any:
 def _json_body(value: Any) -> bytes:
     text = _json.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")
+
+
+def _essence(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _is_json(essence: str) -> bool:
+    return essence == "application/json" or (
+        essence.startswith("application/") and essence.endswith("+json")
+    )
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A form body's members: a model by its aliases (unset fields left out), or a mapping."""
+    if isinstance(value, pydantic.BaseModel):
+        dumped: dict[str, Any] = value.model_dump(by_alias=True, exclude_unset=True)
+        return dumped
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    raise TypeError(f"cannot send a {type(value).__name__} as a form")
+
+
+def _form_text(value: Any) -> str:
+    if isinstance(value, pydantic.BaseModel | dict | list | tuple):
+        return _json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    return _text(value)
+
+
+def encode_body(value: Any, content_type: str) -> tuple[bytes, str]:
+    """`value` as the bytes of a `content_type` body, and the Content-Type header to send.
+
+    JSON from models and plain values; `application/x-www-form-urlencoded` and
+    `multipart/form-data` from a model or mapping (arrays repeated, `bytes` members sent as
+    files in multipart); `text/*` from a string; anything else from bytes (or a string as UTF-8).
+    """
+    essence = _essence(content_type)
+    if _is_json(essence):
+        return _json_body(value), content_type
+    if essence == "application/x-www-form-urlencoded":
+        pairs = [
+            (key, _form_text(part))
+            for key, member in _fields(value).items()
+            if member is not None
+            for part in (member if isinstance(member, list | tuple) else [member])
+            if part is not None
+        ]
+        return urlencode(pairs).encode("ascii"), content_type
+    if essence.startswith("multipart/"):
+        data: list[tuple[str, str]] = []
+        files: list[tuple[str, tuple[str, bytes]]] = []
+        for key, member in _fields(value).items():
+            for part in member if isinstance(member, list | tuple) else [member]:
+                if part is None:
+                    continue
+                if isinstance(part, bytes | bytearray):
+                    files.append((key, (key, bytes(part))))
+                else:
+                    data.append((key, _form_text(part)))
+        built = httpx.Request("POST", "http://localhost/", data=dict(data), files=files or None)
+        if not files:  # httpx sends a field-only body as urlencoded; multipart was declared
+            built = httpx.Request(
+                "POST", "http://localhost/", files=[(k, (None, v)) for k, v in data]
+            )
+        return built.read(), built.headers["Content-Type"]
+    if isinstance(value, str):
+        return value.encode("utf-8"), content_type
+    if isinstance(value, bytes | bytearray):
+        return bytes(value), content_type
+    if isinstance(value, pydantic.BaseModel):
+        return _json_body(value), content_type
+    raise TypeError(f"cannot send a {type(value).__name__} as {essence}")
 
 
 def _check_base_url(base_url: str | httpx.URL) -> httpx.URL:
@@ -215,14 +347,17 @@ class _Common:
         json: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        payload: Any = None,
     ) -> httpx.Request:
-        if json is not None and content is not None:
-            raise ValueError("pass either json or content, not both")
+        if sum(x is not None for x in (json, content, payload)) > 1:
+            raise ValueError("pass one of json, content or payload")
         request_headers = _headers(headers)
         body: bytes | None = content
         if json is not None:
             body = _json_body(json)
             content_type = content_type or "application/json"
+        if payload is not None:
+            body, content_type = encode_body(payload, content_type or "application/json")
         if content_type is not None:
             request_headers["Content-Type"] = content_type
         return self._http.build_request(
@@ -316,6 +451,7 @@ class BaseClient(_Common):
         json: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        payload: Any = None,
     ) -> T:
         """Send one operation's request and parse the answer; raise `ApiError` otherwise."""
         request = self._build_request(
@@ -327,6 +463,7 @@ class BaseClient(_Common):
             json=json,
             content=content,
             content_type=content_type,
+            payload=payload,
         )
         return self._handle(self._send(request), expected)
 
@@ -432,6 +569,7 @@ class AsyncBaseClient(_Common):
         json: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        payload: Any = None,
     ) -> T:
         """Send one operation's request and parse the answer; raise `ApiError` otherwise."""
         request = self._build_request(
@@ -443,6 +581,7 @@ class AsyncBaseClient(_Common):
             json=json,
             content=content,
             content_type=content_type,
+            payload=payload,
         )
         return self._handle(await self._send(request), expected)
 

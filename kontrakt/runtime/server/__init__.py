@@ -54,6 +54,7 @@ from kontrakt.runtime.server.negotiation import (
     empty_response,
     serialize,
 )
+from kontrakt.runtime.server.params import BodyReader, QueryParam, split_styled
 from kontrakt.runtime.server.security import (
     ApiKeyVerifier,
     JwksCache,
@@ -82,6 +83,7 @@ __all__ = [
     "BatchLimit",
     "BearerScheme",
     "BodyLimitMiddleware",
+    "BodyReader",
     "Code",
     "ContentTypeGuard",
     "Encoder",
@@ -95,6 +97,7 @@ __all__ = [
     "KontraktRoute",
     "MissingTriggerError",
     "Negotiator",
+    "QueryParam",
     "Reply",
     "RoleRequirement",
     "SecurityRequirement",
@@ -118,6 +121,7 @@ __all__ = [
     "render_errors",
     "required_triggers",
     "serialize",
+    "split_styled",
     "token_roles",
     "token_scopes",
 ]

@@ -27,6 +27,7 @@ from kontrakt.runtime.server.config import (
 from kontrakt.runtime.server.errors import ApiProblem, Code, ErrorItem, ErrorStyle, render_errors
 from kontrakt.runtime.server.middleware import BodyLimitMiddleware, ServerErrorMiddleware
 from kontrakt.runtime.server.negotiation import ContentTypeGuard, Negotiator
+from kontrakt.runtime.server.params import BodyReader, QueryParam
 
 __all__ = [
     "KontraktRoute",
@@ -284,6 +285,9 @@ def _has_params(dependant: Dependant) -> tuple[bool, bool]:
         ):
             any_param = True
             required = required or param.field_info.is_required()
+        if isinstance(node.call, QueryParam):
+            any_param = True
+            required = required or node.call.required
     return any_param, required
 
 
@@ -301,7 +305,9 @@ def required_triggers(app: FastAPI) -> dict[str | None, set[str]]:
             triggers.add("invalid-parameter")
         if required:
             triggers.add("missing-parameter")
-        if route.body_field is not None:
+        if route.body_field is not None or any(
+            isinstance(node.call, BodyReader) for node in _dependants(dependant)
+        ):
             triggers.add("invalid-body")
         for guard in route_guards(dependant):
             if isinstance(guard, Authenticator):

@@ -20,6 +20,7 @@ from kontrakt.runtime.client import (
     no_content,
     parse_json,
     raw_response,
+    styled,
 )
 
 from .models import (
@@ -70,7 +71,7 @@ class Client(BaseClient):
                 "class": class_,
                 "from-date": from_date,
                 "fromDate": from_date_2,
-                "status": status,
+                "status": styled(status, "form", False),
                 "filter": filter,
             },
             headers={
@@ -170,7 +171,7 @@ class AsyncClient(AsyncBaseClient):
                 "class": class_,
                 "from-date": from_date,
                 "fromDate": from_date_2,
-                "status": status,
+                "status": styled(status, "form", False),
                 "filter": filter,
             },
             headers={

@@ -249,6 +249,15 @@ def create_router(
         schemes, SECURITY["hentKontoØkonomi"], roles=ROLES.get("hentKontoØkonomi")
     )
     hent_konto_oekonomi_media = rt.Negotiator(*_offered("hentKontoØkonomi", environment))
+    hent_konto_oekonomi_status = rt.QueryParam(
+        "status",
+        list[Status],
+        kind="array",
+        style="form",
+        explode=False,
+        required=False,
+        declared=("class", "from-date", "fromDate", "filter"),
+    )
 
     @router.get(
         "/kontoer/{kontoId}/bevegelser",
@@ -259,12 +268,12 @@ def create_router(
     async def hent_konto_oekonomi(
         kontrakt_auth: Annotated[rt.AuthContext, fastapi.Depends(hent_konto_oekonomi_auth)],
         kontrakt_media: Annotated[str, fastapi.Depends(hent_konto_oekonomi_media)],
+        status: Annotated[list[Status] | None, fastapi.Depends(hent_konto_oekonomi_status)],
         konto_id: Annotated[str, fastapi.Path(alias="kontoId", pattern="^[0-9]{11}$")],
         x_request_id: Annotated[uuid.UUID, fastapi.Header(alias="X-Request-ID")],
         class_: Annotated[str | None, fastapi.Query(alias="class")] = None,
         from_date: Annotated[datetime.date | None, fastapi.Query(alias="from-date")] = None,
         from_date_2: Annotated[datetime.datetime | None, fastapi.Query(alias="fromDate")] = None,
-        status: Annotated[list[Status] | None, fastapi.Query(alias="status")] = None,
         sesjon: Annotated[str | None, fastapi.Cookie(alias="sesjon")] = None,
         filter: Annotated[str | None, fastapi.Query(alias="filter")] = None,
     ) -> fastapi.Response:
