@@ -183,7 +183,7 @@ def _models_input(
             _sanitise(document, schema, item.location)
             schemas[item.name] = schema
             locations[item.name] = item.location
-    schemas = _ascii_schema_names(schemas, locations, components)
+    schemas = _ascii_schema_names(schemas, locations, components, document)
     components["schemas"] = schemas
     aliases = _ascii_names_inside(schemas)
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
@@ -192,16 +192,28 @@ def _models_input(
 
 
 def _ascii_schema_names(
-    schemas: dict[str, Any], locations: dict[str, str], components: dict[str, Any]
+    schemas: dict[str, Any],
+    locations: dict[str, str],
+    components: dict[str, Any],
+    document: Document,
 ) -> dict[str, Any]:
-    """Give schemas whose names are not ASCII an ASCII name (Størrelse -> Stoerrelse), so that
-    class names follow `generator.naming`; every ``$ref`` to them is rewritten."""
-    odd = [name for name in schemas if not name.isascii()]
+    """Give schemas whose names are not ASCII identifiers an ASCII class name (Størrelse ->
+    Stoerrelse, ``a.B`` -> ``AB``), so that class names follow `generator.naming` and
+    datamodel-code-generator keeps one module (it reads dots as module paths); every ``$ref`` to
+    them is rewritten. A name that is no Python identifier at all is reported with its pointer."""
+    odd = [name for name in schemas if not (name.isascii() and name.isidentifier())]
     if not odd:
         return schemas
     fresh = dict(
         zip(odd, unique([pascal_name(n) for n in odd], taken=schemas, separator=""), strict=True)
     )
+    for old, new in fresh.items():
+        if not old.isidentifier() and old not in locations:
+            document.report(
+                f"/components/schemas/{escape(old)}",
+                f"schema name {old!r} is not a Python identifier; its class is called {new}",
+                check="models",
+            )
     refs = {
         f"#/components/schemas/{escape(old)}": f"#/components/schemas/{new}"
         for old, new in fresh.items()
