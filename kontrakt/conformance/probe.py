@@ -211,14 +211,21 @@ JWE_ALGORITHMS = [
 
 def _jwe_decrypter(path: Any) -> Callable[[bytes], bytes]:
     from joserfc import jwe
-    from joserfc.jwk import KeySet, RSAKey
+    from joserfc.jwe import JWERegistry
+    from joserfc.jwk import RSAKey
 
     key = RSAKey.import_key(path.read_bytes())
+    # joserfc accepts only its "recommended" algorithms unless told otherwise; RSA-OAEP-256
+    # with A128CBC-HS256 (what DSOP consumers use) is not among them. Its default ciphertext
+    # cap (64 KiB) would refuse a page of 1000 transactions, which the publishers ask for; the
+    # body was already bounded when it was read, so the cap here is that bound.
+    registry = JWERegistry(algorithms=JWE_ALGORITHMS)
+    registry.max_ciphertext_length = 1 << 30
 
     def decrypt(data: bytes) -> bytes:
-        # joserfc accepts only its "recommended" algorithms unless told otherwise; RSA-OAEP-256
-        # with A128CBC-HS256 (what DSOP consumers use) is not among them.
-        result = jwe.decrypt_compact(data.strip(), KeySet([key]), algorithms=JWE_ALGORITHMS)
+        # One key, not a key set: a provider may name the consumer's certificate in the JWE
+        # header's kid (its own CertPub identifier); the manifest's PEM file carries no kid.
+        result = jwe.decrypt_compact(data.strip(), key, registry=registry)
         plaintext = result.plaintext
         if plaintext is None:
             raise ValueError("empty JWE")

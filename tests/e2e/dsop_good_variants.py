@@ -307,6 +307,34 @@ def _thousand_response(scope: Scope, status: int, body: Any) -> tuple[int, Any] 
     return status, body
 
 
+def _jwe_named_key_thousand(scope: Scope, status: int, kind: str, body: bytes) -> Any:
+    """Production: each encrypted 200 body re-encrypted with A256GCM and the consumer's
+    certificate named by the bank's own CertPub identifier in `kid` (not a JWK thumbprint), and
+    transactions paged 1000 at a time (an encrypted page far above 64 KiB)."""
+    import json
+
+    from joserfc import jwe
+
+    if status != 200 or kind != "application/jose":
+        return None
+    document = json.loads(bad._decrypt(body))
+    paged = _thousand_response(scope, status, document)
+    if paged is not None:
+        document = paged[1]
+    protected = {
+        "alg": "RSA-OAEP-256",
+        "enc": "A256GCM",
+        "kid": "certpub:0192:974761076:dsop-account-1",
+    }
+    token = jwe.encrypt_compact(
+        protected,
+        json.dumps(document).encode(),
+        bad._client_key(),
+        algorithms=["RSA-OAEP-256", "A256GCM"],
+    )
+    return status, kind, token.encode()
+
+
 def _audience_list(context: SandboxContext) -> Hook:
     """The bank's gateway passes a valid token on with `aud` as a list holding its audience and
     another (RFC 7519 §4.1.3 allows an array); the bank accepts it when its own is among them."""
@@ -551,6 +579,22 @@ GOOD: tuple[GoodVariant, ...] = (
         "FACTS §1 Test-env plaintext: plaintext must not work in production (how is open)",
         ("DSOP-PLAINTEXT-TEST-ONLY", "DSOP-JWE-*"),
         compatible=False,  # the production environment
+    ),
+    GoodVariant(
+        _v(
+            "production-jwe-named-key-large-page",
+            manifest="production",
+            environment="production",
+            request=bad._r(_thousand_request),
+            response=lambda context: _jwe_named_key_thousand,
+            bank={"page_size": 1000},
+        ),
+        "production: JWE bodies name the consumer's certificate in kid with the bank's own "
+        "CertPub identifier, use A256GCM, and carry pages of 1000 transactions (> 64 KiB)",
+        "FACTS §1 JWE algorithms (not public: any kid and enc) and DOCS "
+        "specification_of_eoppslag.md, Large result sets (at least 1000 per page)",
+        ("DSOP-JWE-*", "DSOP-PAGE-*", "DSOP-PAGINATE-TRANSACTIONS", "DSOP-SCHEMA-200"),
+        compatible=False,  # the production environment, another bank's synthetic page
     ),
 )
 

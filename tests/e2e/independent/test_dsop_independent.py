@@ -1,0 +1,200 @@
+"""`kontrakt certify` against a DSOP Control v2.0 provider kontrakt did not write.
+
+The provider (tests/e2e/independent/dsop_provider.py) and its token issuer (tiny_issuer.py) were
+written from the publisher's documents only; the manifest below is what a bank's engineer fills
+in from `kontrakt init dsop-control/v2.0` and `kontrakt manifest-schema`. Both run on 127.0.0.1
+under real uvicorn. At the default level the verdict must be PASSED: a correct provider that
+made other permitted choices (ACC-003 for an unknown reference, ACC-500 for an outage, cursor
+pagination, extra error members, both Skatt mandate spellings, ...) is not failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc import jwe
+from joserfc.jwe import JWERegistry
+from joserfc.jwk import RSAKey
+from rich.console import Console
+
+from kontrakt.conformance.manifest import Manifest
+from kontrakt.conformance.profile import load_profile
+from kontrakt.conformance.runner import RunResult, run_profile
+from tests.e2e._support import serve
+from tests.e2e.independent import dsop_provider as bank
+from tests.e2e.independent.tiny_issuer import Client, TinyIssuer
+
+PROFILE = "dsop-control/v2.0"
+SCOPE = "bits:kontoinformasjon"
+MANDATE = "Skatteforvaltningsloven § 10-2 første ledd, jf. skatteforvaltningsforskriften § 10-2-1"
+QUIET = Console(file=io.StringIO(), force_terminal=False)
+CLIENTS = {
+    "skatt-test": Client("skatt-secret", bank.SKATTEETATEN, frozenset({SCOPE})),
+    "skatt-throttled": Client("throttled-secret", bank.SKATTEETATEN, frozenset({SCOPE})),
+    "skatt-kundeforhold": Client(
+        "kundeforhold-secret", bank.SKATTEETATEN, frozenset({"bits:kundeforhold"})
+    ),
+}
+
+
+@dataclass
+class World:
+    base_url: str
+    token_url: str
+    issuer: TinyIssuer
+    provider: bank.Bank
+    keys: Path
+
+
+def _pem(key: rsa.RSAPrivateKey, path: Path) -> str:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    keys = tmp_path_factory.mktemp("independent-dsop-keys")
+    signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    consumer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _pem(signing, keys / "issuer.pem")
+    _pem(consumer, keys / "skatteetaten-enc.pem")
+    public_jwk = dict(RSAKey.import_key(consumer.public_key()).as_dict(private=False))
+    public_jwk["kid"] = "skatteetaten-enc-1"
+    issuer = TinyIssuer(signing, CLIENTS)
+    with serve(issuer.app()) as issuer_url:
+        issuer.issuer = issuer_url + "/"
+        config = bank.BankConfig(
+            issuer=issuer.issuer,
+            audience="",
+            jwks_url=issuer_url + "/jwks",
+            encryption_keys={bank.SKATTEETATEN: public_jwk},
+            rate_limits={"skatt-throttled": 5},
+        )
+        app = bank.create_app(config)
+        with serve(app) as provider_url:
+            config.audience = provider_url + "/v2"
+            issuer.default_audience = config.audience
+            yield World(config.audience, issuer_url + "/token", issuer, app.state.bank, keys)
+
+
+def _references(world: World, party: str) -> dict[str, str]:
+    """accountIdentifier -> accountReference as the bank lists them (the engineer's lookup)."""
+    token = world.issuer.mint("skatt-test", [SCOPE], world.base_url)
+    response = httpx.get(
+        world.base_url + "/accounts",
+        params={"OnlyPrimaryOwner": "true", "fromDate": "2017-01-01"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/jose",
+            "AccountInfoRequestID": str(uuid.uuid4()),
+            "CorrelationID": str(uuid.uuid4()),
+            "Legal-Mandate": urllib.parse.quote(MANDATE),
+            "RequesterID": "saksbehandler-7",
+            "PartyID": party,
+        },
+    )
+    response.raise_for_status()
+    key = RSAKey.import_key((world.keys / "skatteetaten-enc.pem").read_bytes())
+    registry = JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"])
+    body = json.loads(jwe.decrypt_compact(response.text, key, registry=registry).plaintext or b"")
+    return {a["accountIdentifier"]: a["accountReference"] for a in body["accounts"]}
+
+
+def _client(world: World, client_id: str, scope: str = SCOPE) -> dict[str, Any]:
+    return {
+        "type": "oauth2-client-credentials",
+        "token_url": world.token_url,
+        "client_id": client_id,
+        "client_secret": CLIENTS[client_id].secret,
+        "scope": scope,
+    }
+
+
+def manifest(world: World, **overrides: Any) -> Manifest:
+    """The manifest a bank's engineer writes for this provider (from `kontrakt init`)."""
+    kari = {a.number: a for a in world.provider.accounts if a.owner == bank.KARI}
+    refs = _references(world, bank.KARI)
+    salary, closed = next(iter(kari)), list(kari)[2]
+    from_date = world.provider.today - dt.timedelta(days=390)
+    expected = sum(1 for t in kari[salary].transactions if t["_day"] >= from_date)
+    data: dict[str, Any] = {
+        "profile": PROFILE,
+        "base_url": world.base_url,
+        "environment": "test",
+        "level": "default",
+        "auth": _client(world, "skatt-test"),
+        "credentials": {
+            "throttled": _client(world, "skatt-throttled"),
+            "wrong_scope": _client(world, "skatt-kundeforhold", "bits:kundeforhold"),
+        },
+        "decryption_key": str(world.keys / "skatteetaten-enc.pem"),
+        "negative_auth": {
+            "signing_key": str(world.keys / "issuer.pem"),
+            "kid": TinyIssuer.kid,
+        },
+        "fixtures": {
+            "service": "Skatt-Kontroll",
+            "party_with_accounts": bank.KARI,
+            "party_without_accounts": bank.NOBODY,
+            "account_reference": refs[salary],
+            "closed_account_reference": refs[closed],
+            "expected_transactions": expected,
+            "from_date": from_date.isoformat(),
+            "requester_id": "saksbehandler-7",
+            "party_guarantor": bank.GUARANTOR,
+            "party_co_borrower": bank.CO_BORROWER,
+            "party_shielded": bank.SHIELDED,
+            "party_partial": bank.PARTIAL,
+            "fault_party": bank.FAULTY,
+            "load_requests": 20,
+        },
+        "capabilities": [
+            "endpoint:listAccounts",
+            "endpoint:listTransactions",
+            "endpoint:showAccountById",
+            "fault-injection",
+            "load",
+            "service:Skatt-Kontroll",
+            "services",
+        ],
+    }
+    data.update(overrides)
+    return Manifest.model_validate(data)
+
+
+def certify(world: World, patterns: list[str] | None = None, **overrides: Any) -> RunResult:
+    profile = load_profile(PROFILE, patterns=patterns)
+    return run_profile(profile, manifest(world, **overrides), console=QUIET, progress=False)
+
+
+def broken(result: RunResult) -> dict[str, str]:
+    return {
+        r.id: f"{r.verdict}: {r.message}"
+        for r in result.results
+        if r.verdict in ("fail", "warn", "error")
+    }
+
+
+def test_certify_passes_the_independent_provider(world: World) -> None:
+    result = certify(world)
+    verdicts = {r.id: r.verdict for r in result.results}
+    assert result.complete and result.passed, broken(result)
+    assert sum(1 for v in verdicts.values() if v == "pass") >= 40, verdicts
