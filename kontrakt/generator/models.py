@@ -333,6 +333,193 @@ def _annotated_constraints(source: str) -> str:
     return source
 
 
+_BARE = {"list": "list[Any]", "dict": "dict[str, Any]"}
+
+
+def _mentions_none(node: ast.expr) -> bool:
+    return any(
+        (isinstance(sub, ast.Constant) and sub.value is None)
+        or (isinstance(sub, ast.Name) and sub.id in ("Any", "None"))
+        for sub in ast.walk(node)
+    )
+
+
+def _typed_fields(source: str) -> str:
+    """What strict mypy refuses in datamodel-code-generator's output, made explicit.
+
+    A bare ``list`` or ``dict`` (an array whose items it could not type) becomes ``list[Any]`` /
+    ``dict[str, Any]``; an optional field whose schema does not allow null but whose default is
+    None (``x: str = None``) gets ``| None`` in its annotation, which is what it holds when absent.
+    """
+    tree = ast.parse(source)
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        text = source[starts[line - 1] : starts[line]]
+        return starts[line - 1] + len(text.encode("utf-8")[:column].decode("utf-8"))
+
+    def span(node: ast.expr) -> tuple[int, int]:
+        start = offset(node.lineno, node.col_offset)
+        end = offset(node.end_lineno or node.lineno, node.end_col_offset or node.col_offset)
+        return start, end
+
+    edits: list[tuple[int, int, str]] = []
+    subscripted = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Subscript)}
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        places: list[ast.expr] = list(cls.bases)
+        for statement in cls.body:
+            if isinstance(statement, ast.AnnAssign):
+                places.append(statement.annotation)
+        for place in places:
+            for node in ast.walk(place):
+                if isinstance(node, ast.Name) and node.id in _BARE and id(node) not in subscripted:
+                    edits.append((*span(node), _BARE[node.id]))
+        for statement in cls.body:
+            if not (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.value, ast.Constant)
+                and statement.value.value is None
+            ):
+                continue
+            annotation = statement.annotation
+            target = annotation
+            if (
+                isinstance(annotation, ast.Subscript)
+                and isinstance(annotation.value, ast.Name)
+                and annotation.value.id == "Annotated"
+                and isinstance(annotation.slice, ast.Tuple)
+                and annotation.slice.elts
+            ):
+                target = annotation.slice.elts[0]
+            if _mentions_none(target):
+                continue
+            start, end = span(target)
+            edits.append((end, end, " | None"))
+    if not edits:
+        return source
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text + source[end:]
+    if "Any" not in {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    } and any(text.endswith("Any]") for _, _, text in edits):
+        anchor = "from __future__ import annotations\n"
+        where = source.find(anchor)
+        where = where + len(anchor) if where >= 0 else 0
+        source = source[:where] + "from typing import Any\n" + source[where:]
+    return source
+
+
+def _flatten_overrides(source: str) -> str:
+    """Classes that redeclare an inherited field with another type stop inheriting.
+
+    datamodel-code-generator turns ``allOf: [$ref Base, {...}]`` into ``class X(Base)``; when the
+    second part gives a property of Base another type (GitHub's description does, and
+    discriminator members narrow the tag), strict mypy refuses the incompatible override. Such a
+    class gets the root bases of its ancestry (``BaseModel``) and copies of the inherited fields
+    it does not redeclare: the same fields and validation, without the override.
+    """
+    tree = ast.parse(source)
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    lines = source.splitlines(keepends=True)
+
+    def fields(cls: ast.ClassDef) -> dict[str, ast.AnnAssign]:
+        return {
+            statement.target.id: statement
+            for statement in cls.body
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+        }
+
+    def local_bases(cls: ast.ClassDef) -> list[ast.ClassDef]:
+        return [classes[b.id] for b in cls.bases if isinstance(b, ast.Name) and b.id in classes]
+
+    def inherited(
+        cls: ast.ClassDef, seen: frozenset[str] = frozenset()
+    ) -> dict[str, ast.AnnAssign]:
+        found: dict[str, ast.AnnAssign] = {}
+        for base in local_bases(cls):
+            if base.name in seen:
+                continue
+            found.update(inherited(base, seen | {cls.name}))
+            found.update(fields(base))
+        return found
+
+    def roots(cls: ast.ClassDef, seen: frozenset[str] = frozenset()) -> list[str]:
+        names: list[str] = []
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in classes:
+                if base.id not in seen:
+                    names += roots(classes[base.id], seen | {cls.name})
+            else:
+                names.append(ast.get_source_segment(source, base) or "BaseModel")
+        return list(dict.fromkeys(names)) or ["BaseModel"]
+
+    enums = {
+        name
+        for name, cls in classes.items()
+        if any(isinstance(b, ast.Name) and b.id.endswith("Enum") for b in cls.bases)
+    }
+
+    def members(annotation: ast.expr) -> set[str]:
+        if (
+            isinstance(annotation, ast.Subscript)
+            and isinstance(annotation.value, ast.Name)
+            and annotation.value.id == "Annotated"
+            and isinstance(annotation.slice, ast.Tuple)
+            and annotation.slice.elts
+        ):
+            annotation = annotation.slice.elts[0]
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            return members(annotation.left) | members(annotation.right)
+        return {ast.unparse(annotation)}
+
+    def narrows(new: ast.expr, old: ast.expr) -> bool:
+        """Whether `new` is, as far as the text shows, a subtype of `old` (mypy accepts it)."""
+        before = members(old)
+        if "Any" in before:
+            return True
+        return all(
+            member in before
+            or (member in enums and "str" in before)
+            or (member.startswith("Literal[") and bool(before & {"str", "int"}))
+            for member in members(new)
+        )
+
+    edits: list[tuple[int, int, list[str]]] = []  # (first line, last line, replacement lines)
+    for cls in classes.values():
+        if not local_bases(cls):
+            continue
+        own, parent = fields(cls), inherited(cls)
+        clash = [
+            name
+            for name, statement in own.items()
+            if name in parent and not narrows(statement.annotation, parent[name].annotation)
+        ]
+        if not clash:
+            continue
+        header_end = cls.body[0].lineno - 1  # the class line(s), up to the first statement
+        header = "".join(lines[cls.lineno - 1 : header_end])
+        start = header.index("(")
+        end = header.rindex(")")
+        header = header[: start + 1] + ", ".join(roots(cls)) + header[end:]
+        copied = [
+            line
+            for name, statement in parent.items()
+            if name not in own
+            for line in lines[statement.lineno - 1 : statement.end_lineno or statement.lineno]
+        ]
+        last = cls.body[-1].end_lineno or cls.body[-1].lineno
+        body = lines[header_end:last]
+        edits.append((cls.lineno - 1, last, [header, *body, *copied]))
+    for first, last, replacement in sorted(edits, reverse=True):
+        lines[first:last] = replacement
+    return "".join(lines)
+
+
 def _warning_pointer(
     message: str, classes: dict[str, str], fields: dict[tuple[str, str], str]
 ) -> str:
@@ -396,6 +583,8 @@ def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> Models
                 use_title_as_name=False,
                 use_standard_collections=True,
                 use_union_operator=True,
+                # `c: Color = Color.red`, not `= "red"` (a plain str at run time, and mypy says so)
+                set_default_enum_member=True,
             )
             meta = json.loads(metadata.read_text(encoding="utf-8"))
         except Exception as exc:  # any failure of the library is reported, never a traceback
@@ -427,4 +616,5 @@ def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> Models
             Level.WARNING,
             "models",
         )
-    return ModelsModule(_annotated_constraints(source), tuple(classes))
+    source = _flatten_overrides(_typed_fields(_annotated_constraints(source)))
+    return ModelsModule(source, tuple(classes))

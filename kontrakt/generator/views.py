@@ -351,7 +351,12 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
     chosen = _json_type(contents)
     if chosen is not None and chosen.type is not None:
         result = chosen.type.annotation
-        parser = f"parse_json({result})"
+        # `parse_json(Thing | None)` is no `type[T]` to a type checker: the class and a flag.
+        parser = (
+            f"parse_json({result.removesuffix(' | None')}, nullable=True)"
+            if result.endswith(" | None") and result != "None"
+            else f"parse_json({result})"
+        )
         client_result = result
         accept: str | None = chosen.media_type
     elif contents:

@@ -30,7 +30,17 @@ __all__ = ["RUFF_FORMAT", "WriteError", "compare", "stage", "write"]
 # ruff runs isolated from any configuration found around the output folder, so that the output
 # is the same wherever it is staged; these settings match the project's pyproject.toml.
 RUFF_SETTINGS = ("--isolated", "--line-length", "100", "--target-version", "py311")
-RUFF_FIX = ("check", "--fix", "--quiet", "--select", "I,F401,RUF022", *RUFF_SETTINGS)
+# Beside import and `__all__` order: builtin generics for typing.Dict/List (UP006/UP035), `X | Y`
+# for Union/Optional (UP007/UP045) and unquoted forward references (UP037), which
+# datamodel-code-generator writes in recursive and additionalProperties models.
+RUFF_FIX = (
+    "check",
+    "--fix",
+    "--quiet",
+    "--select",
+    "I,F401,RUF022,UP006,UP007,UP035,UP037,UP045",
+    *RUFF_SETTINGS,
+)
 RUFF_FORMAT = ("format", "--quiet", *RUFF_SETTINGS)
 ROOT = "_root"  # staging sub-folder for the output folder's own files
 SKIP = frozenset({"__pycache__"})

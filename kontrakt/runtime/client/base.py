@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, Literal, Self, TypeVar, cast, overload
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -75,12 +75,26 @@ def _adapter(tp: Hashable) -> pydantic.TypeAdapter[Any]:
     return pydantic.TypeAdapter(cast(Any, tp))
 
 
-def parse_json(tp: type[T]) -> Callable[[httpx.Response], T]:
-    """A parser validating a JSON body into `tp` (a pydantic model, `list[Model]`, ...)."""
-    adapter = _adapter(cast(Hashable, tp))
+@overload
+def parse_json(
+    tp: type[T], *, nullable: Literal[False] = False
+) -> Callable[[httpx.Response], T]: ...
 
-    def parse(response: httpx.Response) -> T:
-        value: T = adapter.validate_json(response.content)
+
+@overload
+def parse_json(tp: type[T], *, nullable: Literal[True]) -> Callable[[httpx.Response], T | None]: ...
+
+
+def parse_json(tp: type[T], *, nullable: bool = False) -> Callable[[httpx.Response], T | None]:
+    """A parser validating a JSON body into `tp` (a pydantic model, `list[Model]`, ...).
+
+    With `nullable`, a JSON `null` body is also accepted (as None): type checkers take a class
+    for `tp`, not a union such as `Thing | None`.
+    """
+    adapter = _adapter(cast(Hashable, tp | None if nullable else tp))
+
+    def parse(response: httpx.Response) -> T | None:
+        value: T | None = adapter.validate_json(response.content)
         return value
 
     return parse
