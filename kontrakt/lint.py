@@ -42,8 +42,44 @@ SCAN_SKIP = frozenset({"example", "value", "enum", "const"})
 _TEMPLATE_VARIABLE = re.compile(r"\{([^{}]+)\}")
 
 
-def _is_data(key: str, parent: str) -> bool:
-    return key in SCAN_SKIP or (key == "default" and parent != "responses")
+# Maps whose keys are names the author chose (a response status, an example's, a property's, a
+# component's): `default`, `value` or `example` there is a name, never instance data.
+NAME_MAPS = frozenset(
+    {
+        "responses",
+        "examples",
+        "properties",
+        "patternProperties",
+        "$defs",
+        "definitions",
+        "dependentSchemas",
+        "headers",
+        "links",
+        "callbacks",
+        "encoding",
+        "content",
+        "schemas",
+        "parameters",
+        "requestBodies",
+        "securitySchemes",
+        "pathItems",
+        "paths",
+        "webhooks",
+        "variables",
+    }
+)
+
+
+def _is_data(key: str, parent: str, value: Any = None) -> bool:
+    """Whether `key` (under the key `parent`) holds instance data rather than OpenAPI structure.
+
+    `default`, `example`, `value`, `enum` and `const` hold data in a schema, parameter or example
+    object, but are names in a map of names (a property called `default`, an example named
+    `default`); a JSON Schema `examples` list is data too.
+    """
+    if parent in NAME_MAPS:
+        return False
+    return key in SCAN_SKIP or key == "default" or (key == "examples" and isinstance(value, list))
 
 
 SCHEMA_CHILD = (
@@ -187,7 +223,7 @@ def _all_refs(value: Any, parts: tuple[str, ...] = ()) -> Iterator[tuple[tuple[s
             yield parts, ref
         parent = parts[-1] if parts else ""
         for key, child in value.items():
-            if not _is_data(key, parent) and not key.startswith(PREFIX):
+            if not _is_data(key, parent, child) and not key.startswith(PREFIX):
                 yield from _all_refs(child, (*parts, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -673,6 +709,8 @@ class _Linter:
                         ("components", group, name),
                         "component is never used (nothing outside components reaches it)",
                         "unused-components",
+                        # Tidiness, not a defect: the API means the same without it.
+                        Level.WARNING,
                     )
 
     def run(self) -> list[Diagnostic]:
@@ -734,7 +772,7 @@ def _extension_values(
             elif inside:
                 yield here, key, child
                 yield from _extension_values(child, here, True)
-            elif not _is_data(key, parts[-1] if parts else ""):
+            elif not _is_data(key, parts[-1] if parts else "", child):
                 yield from _extension_values(child, here, False)
     elif isinstance(value, list):
         for index, item in enumerate(value):
