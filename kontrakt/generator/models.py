@@ -113,6 +113,37 @@ def _schemas(value: Any, ptr: str) -> Iterator[tuple[dict[str, Any], str]]:
                 yield from _schemas(item, f"{ptr}/{key}/{escape(name)}")
 
 
+_UNKNOWN_FORMAT = re.compile(r"format of '([^']*)' not understood for '([^']*)'")
+
+
+def _formats(
+    document: Document, hoisted: Sequence[HoistedSchema]
+) -> dict[tuple[str, str], list[str]]:
+    """(format, type) -> the pointers of the schemas (components and hoisted bodies) using it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    roots: list[tuple[Any, str]] = [
+        (schema, f"/components/schemas/{escape(name)}")
+        for name, schema in _dict_items(document.data.get("components"), "schemas")
+    ]
+    roots += [(document.get(item.location)[1], item.location) for item in hoisted]
+    for root, origin in roots:
+        for node, ptr in _schemas(root, origin):
+            kind, fmt = node.get("type"), node.get("format")
+            if not isinstance(fmt, str):
+                continue
+            for name in kind if isinstance(kind, list) else [kind]:
+                if isinstance(name, str):
+                    found.setdefault((fmt, name), []).append(ptr)
+    return found
+
+
+def _dict_items(value: Any, key: str) -> list[tuple[str, Any]]:
+    inner = value.get(key) if isinstance(value, dict) else None
+    return (
+        [(k, v) for k, v in inner.items() if isinstance(k, str)] if isinstance(inner, dict) else []
+    )
+
+
 def _has_email_validator() -> bool:
     return importlib.util.find_spec("email_validator") is not None
 
@@ -604,12 +635,26 @@ def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> Models
             for item in entry.get("fields") or []:
                 if isinstance(item.get("name"), str) and isinstance(item.get("alias"), str):
                     fields.setdefault((name, item["name"]), item["alias"])
+    formats = _formats(document, hoisted)
     for warning in caught:
         if issubclass(
             warning.category, DeprecationWarning | PendingDeprecationWarning | FutureWarning
         ):
             continue  # about datamodel-code-generator's own options, not about the document
         message = " ".join(str(warning.message).split())
+        unknown = _UNKNOWN_FORMAT.search(message)
+        users = formats.get((unknown.group(1), unknown.group(2))) if unknown else None
+        if unknown is not None and users:
+            # The library names the format, not the schema: every schema using it is named.
+            for where in users:
+                document.report(
+                    f"{where}/format",
+                    f"format {unknown.group(1)!r} is not known for type {unknown.group(2)!r}; "
+                    "the value is kept as a plain value of that type",
+                    Level.WARNING,
+                    "models",
+                )
+            continue
         document.report(
             _warning_pointer(message, by_name, fields),
             f"datamodel-code-generator: {message}",

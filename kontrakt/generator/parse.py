@@ -601,6 +601,12 @@ class _Parser:
             if not isinstance(value, dict):
                 self.warn(ptr, "response is not a mapping; ignored")
                 continue
+            if value.get("links"):
+                # Like callbacks: nothing in the generated code follows a link.
+                self.warn(
+                    f"{ptr}/links",
+                    "links are not supported; they are left out of the generated code",
+                )
             ref = _str(_dict(raw).get("$ref")) or ""
             component = (
                 ref.removeprefix("#/components/responses/")
