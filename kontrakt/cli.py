@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from kontrakt.conformance.command import certify_command, init_command, manifest_schema_command
+from kontrakt.conformance.verify import verify_command
 from kontrakt.diff.command import diff_command
 from kontrakt.generator.command import generate_command
 from kontrakt.sandbox.command import serve_command
@@ -123,6 +124,7 @@ def assumptions(
 app.command("diff")(diff_command)
 app.command("generate")(generate_command)
 app.command("certify")(certify_command)
+app.command("verify")(verify_command)
 app.command("manifest-schema")(manifest_schema_command)
 app.command("init")(init_command)
 app.command("serve")(serve_command)
@@ -149,6 +151,7 @@ EXTRAS = {
     "hypothesis": "certify",
     "openapi_core": "certify",
     "joserfc": "certify",
+    "securesystemslib": "certify",
     "pytest": "certify",
     "uvicorn": "serve",
     "jmespath": "serve",
@@ -165,6 +168,7 @@ COMMAND_EXTRAS = {
     "diff": "generate",
     "generate": "generate",
     "certify": "certify",
+    "verify": "certify",
     "init": "certify",
     "manifest-schema": "certify",
     "serve": "serve",

@@ -6,7 +6,8 @@ run was interrupted), 2 for a bad manifest or bad usage (nothing was sent), 3 wh
 could not judge the provider: the preflight found it cannot run (no token, unreachable, the plain
 valid request refused: no rule ran), or the provider stopped answering during the run
 (`provider-unreachable`: several requests in a row without an answer; the rules not yet run are
-`error`). A report is written whenever the run started.
+`error`). A report is written whenever the run started; a certificate (signed with `--sign-key`)
+only when the whole profile passed with every rule judged (see `conformance.certificate`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,20 @@ import typer
 from kontrakt.conformance.report.formats import FORMATS
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kontrakt.conformance.certificate import Issued
     from kontrakt.conformance.explore import ExploreSettings
     from kontrakt.conformance.manifest import Manifest
     from kontrakt.conformance.profile import Profile
 
-__all__ = ["EXIT_CANNOT_RUN", "certify_command", "init_command", "manifest_schema_command"]
+__all__ = [
+    "EXIT_CANNOT_RUN",
+    "certify_command",
+    "init_command",
+    "manifest_schema_command",
+    "print_certificate",
+]
 
 EXIT_CANNOT_RUN = 3
 
@@ -167,6 +177,18 @@ def certify_command(
             "then in ./specs, then in the contracts kontrakt ships.",
         ),
     ] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign-key",
+            help="Sign the certificate with this PEM private key (Ed25519, ECDSA P-256 or RSA); "
+            "without it the certificate is written unsigned.",
+        ),
+    ] = None,
+    valid_days: Annotated[
+        int,
+        typer.Option("--valid-days", min=1, help="Days the certificate stays valid."),
+    ] = 365,
 ) -> None:
     """Certify a provider against a rule profile; exit 0 only when the profile passes.
 
@@ -175,6 +197,7 @@ def certify_command(
     """
     from rich.console import Console
 
+    from kontrakt.conformance.certificate import CertificateError, issue_certificate, load_signer
     from kontrakt.conformance.manifest import ManifestError, load_manifest
     from kontrakt.conformance.profile import load_profile
     from kontrakt.conformance.report.writers import print_summary, write_reports
@@ -183,6 +206,11 @@ def certify_command(
     from kontrakt.resources import local_copy_note
 
     err = Console(stderr=True)
+    try:
+        signer = load_signer(sign_key) if sign_key is not None else None
+    except CertificateError as exc:
+        err.print(f"kontrakt certify: --sign-key: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     formats = [f.strip() for f in output_format.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
@@ -194,6 +222,7 @@ def certify_command(
     if manifest is None and (profile is None or base_url is None):
         err.print("kontrakt certify: give a manifest, or --profile and --base-url", markup=False)
         raise typer.Exit(2)
+    overrides = _fixtures(fixture or [])
     try:
         loaded = load_manifest(
             manifest,
@@ -201,7 +230,7 @@ def certify_command(
             base_url=base_url,
             headers=_headers(header or []),
             bearer=bearer,
-            fixtures=_fixtures(fixture or []),
+            fixtures=overrides,
         )
     except ManifestError as exc:
         err.print(
@@ -251,10 +280,45 @@ def certify_command(
     )
     result.rule_filter = list(rules or [])
     written = write_reports(result, out, formats)
-    print_summary(Console(file=sys.stdout), result, written)
+    issued = issue_certificate(
+        result,
+        chosen,
+        loaded,
+        out,
+        signer=signer,
+        fixture_overrides=overrides,
+        valid_days=valid_days,
+    )
+    stdout = Console(file=sys.stdout)
+    print_summary(stdout, result, written)
+    print_certificate(stdout, issued)
     if result.cannot_run or result.unreachable:
         raise typer.Exit(EXIT_CANNOT_RUN)
     raise typer.Exit(0 if result.passed else 1)
+
+
+def print_certificate(console: Console, issued: Issued) -> None:
+    """One line on the certificate: where, signed or not, until when; or why there is none."""
+    if issued.path is None:
+        console.print(
+            f"no certificate: {issued.reason}", markup=False, highlight=False, soft_wrap=True
+        )
+    elif issued.signed:
+        console.print(
+            f"  certificate: {issued.path} (signed, key id {issued.keyid}; expires "
+            f"{issued.expires_at}); check it with `kontrakt verify {issued.path} --key PUB.pem`",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"  certificate: {issued.path} (UNSIGNED: nothing vouches for it; sign with "
+            "--sign-key KEY.pem)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def manifest_schema_command(

@@ -19,6 +19,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from kontrakt.cli import app
+from kontrakt.conformance.certificate import issue_certificate, read_statement
 from kontrakt.conformance.manifest import Limits, Manifest, load_manifest
 from kontrakt.conformance.probe import Probe
 from kontrakt.conformance.profile import load_profile
@@ -93,10 +94,14 @@ def test_the_example_profile_passes_against_the_good_provider(good: str, tmp_pat
     assert [i.id for i in result.not_automated] == ["TINY-UNAUTOMATED"]
     assert result.passed and result.complete
     written = write_reports(result, tmp_path)
-    assert set(written) == {"json", "junit", "html", "certificate"}
-    certificate = json.loads(written["certificate"].read_text())
-    assert certificate["valid"] and "TINY-405" in certificate["rules_passed"]
-    assert certificate["spec_sha256"] == result.spec_sha256
+    assert set(written) == {"json", "junit", "html"}
+    issued = issue_certificate(
+        result, load_profile("tiny", rule_set=tiny_profile.rules), _manifest(good), tmp_path
+    )
+    assert issued.path is not None and not issued.signed
+    predicate = read_statement(issued.path)["predicate"]
+    assert "TINY-405" in predicate["rules"]["passed"]
+    assert predicate["spec"]["raw_sha256"] == result.spec_sha256
     assert TOKEN not in _all_text(tmp_path)
 
 
@@ -119,7 +124,10 @@ def test_the_bad_twin_fails_each_rule_with_evidence(bad: str, tmp_path: Path) ->
     data = json.loads(written["json"].read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(data)
     assert data["counts"]["not-automated"] == 1 and data["passed"] is False
-    assert "certificate" not in written and not (tmp_path / "certificate.json").exists()
+    issued = issue_certificate(
+        result, load_profile("tiny", rule_set=tiny_profile.rules), _manifest(bad), tmp_path
+    )
+    assert issued.path is None and not (tmp_path / "certificate.json").exists()
     suite = ET.parse(written["junit"]).getroot()
     cases = {c.get("name", "").split(" ")[0]: c for c in suite.iter("testcase")}
     assert cases["TINY-405"].find("failure") is not None
@@ -310,7 +318,8 @@ def test_the_cli_certifies_the_good_provider(good: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads((out / "report.json").read_text())
     assert [r["id"] for r in data["rules"]] == ["TINY-405"] and data["rule_filter"] == ["TINY-4*"]
-    assert (out / "certificate.md").exists()
+    assert not (out / "certificate.md").exists()  # a filtered run certifies nothing
+    assert "no certificate: a rule filter" in result.output
 
 
 def test_the_pytest_plugin_runs_rules_as_items(

@@ -21,6 +21,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from kontrakt.cli import app
+from kontrakt.conformance.certificate import issue_certificate, read_statement
 from kontrakt.conformance.manifest import Manifest
 from kontrakt.conformance.profile import load_profile
 from kontrakt.conformance.report import write_reports
@@ -106,9 +107,12 @@ def test_differing_only_from_our_assumptions_warns_by_default_and_fails_at_stric
     assert data["levels"]["strict"]["passed"] is False
     assert data["levels"]["default"]["counts"]["warn"] == 1
     assert data["levels"]["strict"]["counts"]["fail"] == 1
-    assert (tmp_path / "certificate.json").is_file()
-    cert = json.loads((tmp_path / "certificate.json").read_text())
+    profile = load_profile("levels", rule_set=levels_profile.rules)
+    issued = issue_certificate(result, profile, _manifest(provider), tmp_path)
+    assert issued.path is not None and (tmp_path / "certificate.json").is_file()
+    cert = read_statement(issued.path)["predicate"]
     assert cert["assumption_warnings"] == [rule.deviations[0].assumption]
+    assert cert["levels"]["strict"]["passed"] is False
     assert "differs from kontrakt" in written["html"].read_text()
 
 

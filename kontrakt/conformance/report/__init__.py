@@ -1,8 +1,8 @@
-"""Reports of a certify run: report.json, junit.xml, report.html, the certificate, the console.
+"""Reports of a certify run: report.json, junit.xml, report.html, the console.
 
-`write_reports(result, out_dir)` writes every format asked for (and always `report.json`), then
-the certificate when the profile passed. Everything passes through the run's redaction already;
-the writers only format. The writers (jinja2, rich, the runner) load on first use of their
+`write_reports(result, out_dir)` writes every format asked for (and always `report.json`); the
+signed certificate is `kontrakt.conformance.certificate`'s. Everything passes through the run's
+redaction already; the writers only format. The writers (jinja2, rich, the runner) load on first use of their
 names; `FORMATS` alone does not load them.
 """
 
@@ -14,13 +14,12 @@ from kontrakt.conformance.report.formats import FORMATS
 
 if TYPE_CHECKING:
     from kontrakt.conformance.report.writers import (
-        certificate,
         print_summary,
         report_dict,
         write_reports,
     )
 
-__all__ = ["FORMATS", "certificate", "print_summary", "report_dict", "write_reports"]
+__all__ = ["FORMATS", "print_summary", "report_dict", "write_reports"]
 
 
 def __getattr__(name: str) -> Any:

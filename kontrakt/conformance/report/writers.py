@@ -1,4 +1,4 @@
-"""Formats a `RunResult`: JSON (the source of every other format), JUnit XML, HTML, certificate.
+"""Formats a `RunResult`: JSON (the source of every other format), JUnit XML, HTML.
 
 The HTML template lives next to this module (`report.html.j2`), not in the repository's
 `kontrakt/templates/`: that folder holds the generator's templates, which only ever see generator IR, and
@@ -27,7 +27,6 @@ from kontrakt.conformance.runner import VERDICTS, RuleResult, RunResult
 __all__ = [
     "FORMATS",
     "REPORT_VERSION",
-    "certificate",
     "print_summary",
     "report_dict",
     "write_reports",
@@ -213,55 +212,6 @@ def _html(data: dict[str, Any]) -> str:
     return environment.get_template("report.html.j2").render(report=data, verdicts=VERDICTS)
 
 
-def certificate(data: dict[str, Any]) -> dict[str, Any]:
-    """What a passed run certifies (only ever written when `data['passed']`)."""
-    passed = [r["id"] for r in data["rules"] if r["verdict"] == "pass"]
-    return {
-        "certificate_version": REPORT_VERSION,
-        "valid": bool(data["passed"]),
-        "profile": data["profile"],
-        "provider": data["provider"],
-        "tool": data["tool"],
-        "spec_sha256": data["spec"]["sha256"],
-        "date": (data["finished_at"] or data["started_at"])[:10],
-        "seed": data["seed"],
-        "rules_passed": passed,
-        "level": data["level"],
-        "counts": data["counts"],
-        "levels": data["levels"],
-        "assumption_warnings": sorted(
-            {d["assumption"] for r in data["rules"] for d in r["deviations"]}
-        ),
-        "waived": [r["id"] for r in data["rules"] if r["verdict"] == "waived"],
-    }
-
-
-def _certificate_md(cert: dict[str, Any]) -> str:
-    lines = [
-        f"# kontrakt certificate: {cert['profile']}",
-        "",
-        f"- provider: {cert['provider']['base_url']} ({cert['provider']['environment']})",
-        f"- tool: kontrakt {cert['tool']['version']}",
-        f"- spec sha256: `{cert['spec_sha256']}`",
-        f"- date: {cert['date']}",
-        f"- seed: {cert['seed']}",
-        f"- level: {cert['level']} (strict: "
-        + ("passed" if cert["levels"]["strict"]["passed"] else "not passed")
-        + ")",
-        f"- rules passed: {len(cert['rules_passed'])}",
-        "- differs from kontrakt's own assumptions (warnings, not failures at the default "
-        f"level): {', '.join(cert['assumption_warnings']) or 'none'}",
-        f"- waived: {', '.join(cert['waived']) or 'none'}",
-        f"- not automated: {cert['counts']['not-automated']}",
-        "",
-        "Every MUST rule of the profile that ran passed or was waived. Rules passed:",
-        "",
-        *[f"- {rule_id}" for rule_id in cert["rules_passed"]],
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def write_reports(
     result: RunResult, out_dir: Path, formats: Sequence[str] = FORMATS
 ) -> dict[str, Path]:
@@ -283,15 +233,8 @@ def write_reports(
         path = out_dir / "report.html"
         path.write_text(_html(data), encoding="utf-8")
         written["html"] = path
-    for stale in ("certificate.json", "certificate.md"):
-        # A certificate from an earlier run must not outlive a failing one.
-        (out_dir / stale).unlink(missing_ok=True)
-    if data["passed"]:
-        cert = certificate(data)
-        path = out_dir / "certificate.json"
-        path.write_text(json.dumps(cert, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        written["certificate"] = path
-        (out_dir / "certificate.md").write_text(_certificate_md(cert), encoding="utf-8")
+    # The certificate is not a report format: `conformance.certificate.issue_certificate` signs
+    # one (or says why none) from the run, its profile and its manifest.
     return written
 
 
