@@ -7,10 +7,15 @@ Evidence, curl lines, reports and log text all pass through one `Redactor` per r
 * every secret it was told about (tokens, client secrets, API keys, assertions), also in their
   URL-encoded forms, wherever they appear;
 * anything that looks like a JWT/JWS/JWE (`eyJ...` segments joined by dots), `Bearer ...` values,
-  and `access_token=`/`client_secret:`-style pairs in JSON, form and query text;
+  and `access_token=`/`"client_secret":`-style pairs in JSON, form and query text (in prose,
+  `token: value` only when the value is not a plain word);
 * national identity numbers: any digit run of 11 or more digits containing an 11-digit window that
   passes the two mod-11 check digits of a fødselsnummer or D-number, also when the digits
   are grouped by spaces, dashes or dots (`DDMMYY NNNNN`, `DDMMYY-NNNNN`, `DDMMYY.NNNNN`).
+
+Redaction works inside values: it replaces the secret, the token or the identity number, never a
+whole message or `expected` text because a name in it looks sensitive ("access_token: expected
+a JWT" keeps every word).
 
 Bank account numbers (also 11 digits, one different check digit) are left alone unless they
 happen to pass the identity-number check too: evidence stays readable, identity numbers do not
@@ -48,27 +53,42 @@ _SENSITIVE_HEADERS = frozenset(
         "x-amz-security-token",
     }
 )
-_SENSITIVE_WORDS = (
+# Parts of a name that make it a credential wherever they appear in it ("X-Api-Token",
+# "clientSecret") ...
+_SENSITIVE_PARTS = (
     "token",
     "secret",
     "password",
+    "passwd",
     "apikey",
     "api-key",
     "api_key",
     "signature",
-    "key",
-    "auth",
     "credential",
-    "session",
+    "authorization",
 )
+# ... and words that do only as whole words of the name: "X-Auth" and "subscription_key" are
+# credentials, "author", "authority", "keyword" and "possession" are not.
+_SENSITIVE_WORDS = frozenset({"key", "auth", "session", "cookie"})
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 # Three or five base64url segments starting with a JSON header ("eyJ" is base64 of '{"').
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}")
-# A credential after the scheme word: long, and not a plain English word ("bearer token").
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?=\S*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}")
-_PAIR = re.compile(
-    r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|assertion|password|"
-    r"api[_-]?key|subscription[_-]?key|token)\"?\s*[:=]\s*\"?)([^\"&\s,;}]+)"
+# A credential after the scheme word: long, and not a word of prose ("bearer token", "Bearer
+# access_token"): it holds a digit or one of . ~ + / = -, or is a long run of letters.
+_BEARER = re.compile(
+    r"(?i)\b(bearer|basic)\s+(?=\S*[0-9.~+/=-]|[A-Za-z_]{24,})[A-Za-z0-9._~+/=-]{8,}"
+)
+_PAIR_NAMES = (
+    r"(?:access_token|refresh_token|id_token|client_secret|assertion|password|"
+    r"api[_-]?key|subscription[_-]?key|token)"
+)
+# Data: a JSON member (`"token": "..."`) or a form/query pair (`token=...`): always a value.
+_PAIR = re.compile(rf"(?i)(\"{_PAIR_NAMES}\"\s*:\s*\"?|{_PAIR_NAMES}=)([^\"&\s,;}}]+)")
+# Prose or YAML (`token: ...`, `password = ...`): a value only when it is not a plain word, so
+# that "access_token: expected a JWT" keeps its words.
+_PROSE_PAIR = re.compile(
+    rf"(?i)({_PAIR_NAMES}\s*[:=]\s*\"?)(?![A-Za-z]+(?:[\s,.;:!?)\"']|$))([^\"&\s,;}}]+)"
 )
 # Digit groups joined by one space, dash or dot: `12858510048`, `128585 10048`,
 # `128585-10048`, `128585.10048`, and runs around them.
@@ -102,11 +122,18 @@ def is_national_id(value: str) -> bool:
 
 
 def sensitive_header(name: str, extra: Iterable[str] = ()) -> bool:
-    """Whether a header's value is a credential that must never be shown."""
+    """Whether a header's (or a manifest field's) value is a credential that must never be
+    shown: named like a key, token, secret or credential. Ordinary words that merely contain
+    one ("author", "keyword") are not."""
     lowered = name.lower()
     if lowered in _SENSITIVE_HEADERS or lowered in {e.lower() for e in extra}:
         return True
-    return any(word in lowered for word in _SENSITIVE_WORDS)
+    if any(part in lowered for part in _SENSITIVE_PARTS):
+        return True
+    words = {w.lower() for w in _NAME_WORDS.findall(name)}
+    return any(
+        w in _SENSITIVE_WORDS or (w[:-1] in _SENSITIVE_WORDS and w[-1] == "s") for w in words
+    )
 
 
 def _redact_digit_run(match: re.Match[str]) -> str:
@@ -151,6 +178,7 @@ class Redactor:
         value = _JWT.sub(_JWT_MASK, value)
         value = _BEARER.sub(lambda m: f"{m.group(1)} {SECRET_MASK}", value)
         value = _PAIR.sub(lambda m: m.group(1) + SECRET_MASK, value)
+        value = _PROSE_PAIR.sub(lambda m: m.group(1) + SECRET_MASK, value)
         return _DIGITS.sub(_redact_digit_run, value)
 
     def header_value(self, name: str, value: str) -> str:

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kontrakt.conformance.redact import NIN_MASK, Redactor, is_national_id
+from kontrakt.conformance.redact import NIN_MASK, Redactor, is_national_id, sensitive_header
 from tests.unit.conformance._nin import complete, synthetic_nin
 
 SECRETS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=8, max_size=40)
@@ -70,3 +70,61 @@ def test_url_encoded_secrets_are_masked() -> None:
     redactor = Redactor(["p@ss w/rd+secret"])
     assert "p%40ss" not in redactor.text("client_id=x&pw=p%40ss%20w%2Frd%2Bsecret")
     assert NIN_MASK in redactor.text(synthetic_nin(random.Random(1)))
+
+
+def test_messages_keep_their_words() -> None:
+    """Redaction removes the secret inside a value, never the words of a message or its
+    `expected` text because a name in it looks sensitive (issue 14)."""
+    redactor = Redactor(["opaque-secret-42"])
+    for prose in (
+        "access_token: expected a JWT, got none",
+        "the answer's token: expected in the body",
+        "api_key = expected header; password: must be 12 characters",
+        'the field token: "expected" was missing',
+        "without an Authorization header: Bearer access_token expected",
+    ):
+        assert redactor.text(prose) == prose
+    # The values themselves still go, in data and in prose.
+    assert redactor.text('{"token": "expected"}') == '{"token": "[REDACTED]"}'
+    assert redactor.text("token=expected&x=1") == "token=[REDACTED]&x=1"
+    assert redactor.text("token: abc123def, expected none") == "token: [REDACTED], expected none"
+    assert (
+        redactor.text("expected opaque-secret-42 to be refused")
+        == "expected [REDACTED] to be refused"
+    )
+    nin = synthetic_nin(random.Random(3))
+    assert redactor.text(f"expected party {nin} to be refused") == (
+        f"expected party {NIN_MASK} to be refused"
+    )
+
+
+def test_ordinary_names_are_not_credentials() -> None:
+    for name in ("author", "authority", "keyword", "possession", "monkey_count"):
+        assert not sensitive_header(name), name
+    for name in (
+        "Authorization",
+        "X-Auth",
+        "X-Authorization-Context",
+        "subscription_key",
+        "apiKey",
+        "client_secret",
+        "session_id",
+        "Set-Cookie",
+        "keys",
+    ):
+        assert sensitive_header(name), name
+    # A manifest fixture named like an ordinary word is not a secret to mask everywhere.
+    from kontrakt.conformance.manifest import Manifest
+
+    manifest = Manifest.model_validate(
+        {
+            "profile": "tiny/v1",
+            "base_url": "http://127.0.0.1:1",
+            "fixtures": {"authority": "Skatteetaten", "revoked_key": "sdir-revoked-key"},
+        }
+    )
+    assert manifest.secrets() == ["sdir-revoked-key"]
+    redactor = Redactor(manifest.secrets())
+    assert redactor.text("expected Skatteetaten as the authority") == (
+        "expected Skatteetaten as the authority"
+    )
