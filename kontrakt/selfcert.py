@@ -3,7 +3,9 @@
 The sandbox (issuer and providers) starts on free ports of 127.0.0.1; each manifest
 `kontrakt/conformance/manifests/sandbox-<provider>.yaml` is loaded with the running URLs in its
 `${KONTRAKT_SANDBOX_...}` variables and run as a provider's own manifest would be, and the
-reports go to `<out>/<provider>/`. This module is the one place that joins `kontrakt/sandbox/` and
+reports go to `<out>/<provider>/`, with a certificate per provider that passed: signed with
+`--sign-key KEY.pem`, or with `--demo-key` by a throwaway Ed25519 key generated into `<out>/`
+(`make demo`), else unsigned. This module is the one place that joins `kontrakt/sandbox/` and
 `kontrakt/conformance/` (which never import each other): a user certifying their own API needs neither.
 
 Exit status 0 when every profile passed, 1 otherwise.
@@ -16,15 +18,21 @@ import re
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from kontrakt.conformance.certificate import CertificateError, issue_certificate, load_signer
+from kontrakt.conformance.command import print_certificate
 from kontrakt.conformance.manifest import ManifestError, load_manifest
 from kontrakt.conformance.profile import load_profile
 from kontrakt.conformance.report import FORMATS, print_summary, write_reports
 from kontrakt.conformance.runner import run_profile
 from kontrakt.sandbox.keys import keys_dir
 from kontrakt.sandbox.launch import PROVIDERS, Sandbox
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import CryptoSigner
 
 __all__ = ["main", "provider_of", "sandbox_environment", "sandbox_manifest"]
 
@@ -100,8 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kontrakt.selfcert", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     parser.add_argument("--seed", type=int, default=0)
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--sign-key", type=Path, help="sign each certificate with this PEM private key"
+    )
+    keys.add_argument(
+        "--demo-key",
+        action="store_true",
+        help="generate a throwaway Ed25519 certifier key into --out and sign with it",
+    )
     args = parser.parse_args(argv)
     console = Console()
+    try:
+        signer, public = _signer(args.sign_key, args.out if args.demo_key else None)
+    except CertificateError as exc:
+        console.print(f"--sign-key: {exc}", markup=False)
+        return 2
     manifests = {
         path.stem.removeprefix("sandbox-"): path
         for path in sorted(MANIFESTS.glob("sandbox-*.yaml"))
@@ -113,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print("no sandbox manifests in kontrakt/conformance/manifests/", markup=False)
         return 1
     passed = True
+    certified: list[Path] = []
     names = list(dict.fromkeys(providers.values()))
     with Sandbox.start(names, options={n: OPTIONS.get(n, {}) for n in names}) as sandbox:
         env = sandbox_environment(sandbox)
@@ -128,14 +151,58 @@ def main(argv: list[str] | None = None) -> int:
             profile = load_profile(manifest.profile)
             result = run_profile(profile, manifest, seed=args.seed, console=console)
             written = write_reports(result, args.out / name, list(FORMATS))
+            issued = issue_certificate(result, profile, manifest, args.out / name, signer=signer)
             print_summary(console, result, written)
+            print_certificate(console, issued)
+            if issued.path is not None and issued.signed:
+                certified.append(issued.path)
             passed = passed and result.passed
     if missing:
         console.print(
             f"No conformance profile yet for: {', '.join(missing)} (issue #7).", markup=False
         )
     console.print(f"Reports: {args.out}/<provider>/report.html", markup=False)
+    if certified and public is not None:
+        console.print(
+            f"Signed certificates: {len(certified)}. Verify one with:\n"
+            f"  kontrakt verify {certified[0]} --key {public}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return 0 if passed else 1
+
+
+def _signer(path: Path | None, demo_dir: Path | None) -> tuple[CryptoSigner | None, Path | None]:
+    """The certifier: a given key (its public half is named `<key>.pub.pem` when that file is
+    there), a fresh demo key pair written into `demo_dir`, or none (unsigned certificates)."""
+    if path is not None:
+        public = path.with_suffix(".pub.pem")
+        return load_signer(path), public if public.is_file() else path
+    if demo_dir is None:
+        return None, None
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    private = demo_dir / "demo-certifier.pem"
+    # A throwaway key for `make demo`; the reports folder is never committed (.gitignore).
+    private.touch(mode=0o600)
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = demo_dir / "demo-certifier.pub.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return load_signer(private), public
 
 
 if __name__ == "__main__":  # pragma: no cover - `make certify`
