@@ -7,7 +7,7 @@ SPECS  := specs
 OUT    := kontrakt/generated
 REPORTS ?= reports
 
-.PHONY: setup lint lint-specs generate check-generated test demo certify bench clean
+.PHONY: setup lint lint-specs generate check-generated docs test demo certify bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,17 +31,20 @@ generate: $(STAMP) ## regenerate kontrakt/generated/ from specs/ (one package pe
 check-generated: $(STAMP) ## fail with a diff when kontrakt/generated/ differs from what specs/ produce
 	$(BIN)/kontrakt generate $(SPECS) --out $(OUT) --check
 
-test: lint lint-specs check-generated ## everything CI runs: code lint, spec lint, generated/, tests
+docs: $(STAMP) ## the documentation site in site/ (MkDocs, --strict; reference pages generated)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+test: lint lint-specs check-generated docs ## everything CI runs: code lint, spec lint, generated/, docs, tests
 	$(BIN)/python -m pytest -q
 
-demo: $(STAMP) ## the main job: certify the sandbox providers (signed by a throwaway demo key), lint the contracts, diff DSOP
+demo: $(STAMP) ## the main job: certify the sandbox providers, lint the contracts, diff DSOP
 	$(BIN)/kontrakt lint $(SPECS)
 	$(BIN)/kontrakt assumptions $(SPECS) | tail -n 1
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--format markdown --output $(REPORTS)/diff-dsop-control-v1.1.1-v2.0.md --fail-on never
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--fail-on never | head -n 8
-	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS) --demo-key
+	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS)
 	@echo "Reports: $(REPORTS)/"
 
 certify: $(STAMP) ## certify every sandbox provider with kontrakt certify; reports in reports/<provider>/

@@ -234,6 +234,13 @@ class Manifest(_Model):
 
     # The folder relative paths are read from: the manifest file's, else the working directory.
     _base: Path = PrivateAttr(default_factory=Path.cwd)
+    # The file it was read from (None: built from flags or in code); reports record it for replay.
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The manifest file this was read from, absolute (None when built from flags or code)."""
+        return self._source
 
     def path(self, value: str | Path) -> Path:
         """A path written in the manifest (e.g. a file fixture), relative to the manifest's folder."""
@@ -478,6 +485,7 @@ def load_manifest(
         base = path.parent if path is not None else Path.cwd()
         manifest = _paths(manifest, base.resolve(), problems, single_auth)
         manifest._base = base.resolve()
+        manifest._source = path.resolve() if path is not None else None
     if problems or manifest is None:
         raise ManifestError(sorted(dict.fromkeys(problems)), source)
     return manifest

@@ -7,13 +7,12 @@ credentials, within `limits`: a per-request timeout (also over the whole body), 
 trouble (refused connection, timeout, reset, a body over the cap) and bodies that are not the JSON
 they claim to be raise `ProbeError` carrying the exchange; the runner turns it into a failure of
 the rule being checked, with that exchange as evidence. Each exchange also has a `curl` line that
-reproduces it, secrets redacted.
+reproduces it, each redacted secret a `${KONTRAKT_...}` variable (`conformance.reproduce`).
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from kontrakt.conformance.bounded import (
 )
 from kontrakt.conformance.manifest import Limits
 from kontrakt.conformance.redact import Redactor
+from kontrakt.conformance.reproduce import TEST_TOKEN, TOKEN, curl_line
 from kontrakt.runtime.client import parse_retry_after
 
 __all__ = [
@@ -287,15 +287,20 @@ class Probe:
         return self.base_url + "/" + path.lstrip("/") if path else self.base_url
 
     def curl(self, request: httpx.Request) -> str:
-        parts = ["curl", "-sS", "-i", "-X", request.method, self.redactor.text(str(request.url))]
-        for name, value in request.headers.multi_items():
-            if name.lower() in ("host", "content-length", "accept-encoding", "connection"):
-                continue
-            parts += ["-H", f"{name}: {self.redactor.header_value(name, value)}"]
+        """A curl line reproducing `request`: each redacted secret a `${KONTRAKT_...}` variable."""
         body = request.content
-        if body:
-            parts += ["--data-binary", _excerpt(body, self.redactor)]
-        return " ".join(shlex.quote(p) for p in parts)
+        return curl_line(
+            request.method,
+            str(request.url),
+            [
+                (name, value)
+                for name, value in request.headers.multi_items()
+                if name.lower() not in ("host", "content-length", "accept-encoding", "connection")
+            ],
+            _excerpt(body, self.redactor) if body else None,
+            self.redactor,
+            token_variable=request.extensions.get("kontrakt_token_variable", TOKEN),
+        )
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -354,6 +359,9 @@ class Probe:
         request = self._client.build_request(
             method, self.url(path), headers=merged, params=params, content=body
         )
+        if isinstance(auth, str):
+            # A bad token of the rule's own: its curl line must not suggest the manifest's token.
+            request.extensions["kontrakt_token_variable"] = TEST_TOKEN
         waited = 0.0
         attempt = 0
         while True:

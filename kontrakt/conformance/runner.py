@@ -147,6 +147,15 @@ class WaiverStatus:
     status: Literal["applied", "expired", "unused", "unknown-rule"]
 
 
+def _rule_module(profile: Profile) -> str | None:
+    """The module of the profile's rules when it is not one of kontrakt's own (`--rule-module`)."""
+    for rule in profile.rules:
+        module = getattr(rule.func, "__module__", None)
+        if module and not module.startswith("kontrakt."):
+            return str(module)
+    return None
+
+
 @dataclass
 class RunResult:
     """A whole run: what was checked against what, every rule's verdict, the profile verdict."""
@@ -173,6 +182,10 @@ class RunResult:
     snapshot_path: str | None = None
     snapshot_error: str | None = None
     unreachable: bool = False  # the run stopped early: the provider stopped answering
+    # What `kontrakt replay` needs to run a rule again: the manifest file and a rule module
+    # outside kontrakt's own rule package (None: built in code / kontrakt's own rules).
+    manifest_path: str | None = None
+    rule_module: str | None = None
 
     @classmethod
     def begin(
@@ -194,6 +207,8 @@ class RunResult:
             seed=seed,
             started_at=started_at,
             not_automated=list(profile.not_automated),
+            manifest_path=str(manifest.source) if manifest.source is not None else None,
+            rule_module=_rule_module(profile),
             **more,
         )
 

@@ -3,7 +3,11 @@
 The HTML template lives next to this module (`report.html.j2`), not in the repository's
 `kontrakt/templates/`: that folder holds the generator's templates, which only ever see generator IR, and
 certify must find its template in an installed package too. The page is self-contained (inline
-CSS, no script, no external reference) so it can be attached to a ticket or archived as is.
+CSS and a few lines of inline script, no external reference) so it can be attached to a ticket or
+archived as is. What the page shows and in which order is decided here (`report_view`); the
+template only places the values. The verdict and the failures come first, each failure with a
+jump link; then every other rule, collapsed. The filter by verdict and severity is the inline
+script's (hidden without it: the page reads fully without script).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from rich.table import Table
 
 from kontrakt.conformance.registry import Level
 from kontrakt.conformance.report.formats import FORMATS
+from kontrakt.conformance.reproduce import export_lines, variables_in
 from kontrakt.conformance.runner import VERDICTS, RuleResult, RunResult
 
 __all__ = [
@@ -29,6 +34,8 @@ __all__ = [
     "REPORT_VERSION",
     "print_summary",
     "report_dict",
+    "report_view",
+    "rule_anchor",
     "write_reports",
 ]
 
@@ -115,6 +122,8 @@ def report_dict(result: RunResult) -> dict[str, Any]:
         if result.snapshot_path is None and result.snapshot_error is None
         else {"path": result.snapshot_path, "error": result.snapshot_error},
         "rule_filter": list(result.rule_filter),
+        "manifest": result.manifest_path,
+        "rule_module": result.rule_module,
         "requests_sent": result.requests_sent,
         "counts": {**result.counts(), "not-automated": len(result.not_automated)},
         "rules": [_rule(r) for r in result.results],
@@ -202,14 +211,146 @@ def _junit(data: dict[str, Any]) -> bytes:
     return text
 
 
-def _html(data: dict[str, Any]) -> str:
-    environment = jinja2.Environment(
+_PROBLEMS = ("fail", "error")
+_SEVERITY_ORDER = ("MUST", "SHOULD", "MAY")
+
+
+def rule_anchor(rule_id: str) -> str:
+    """The fragment naming a rule in report.html (`report.html#rule-<id>`)."""
+    return "rule-" + rule_id
+
+
+def _source_text(source: dict[str, Any]) -> str:
+    return ", ".join(str(source[k]) for k in ("doc", "section") if source.get(k))
+
+
+def _rule_view(rule: dict[str, Any]) -> dict[str, Any]:
+    verdicts = rule.get("verdicts") or {}
+    levels_differ = bool(verdicts) and verdicts.get("default") != verdicts.get("strict")
+    return {
+        "id": rule["id"],
+        "anchor": rule_anchor(rule["id"]),
+        "title": rule["title"],
+        "severity": rule["severity"],
+        "verdict": rule["verdict"],
+        "outcome": rule["outcome"],
+        "problem": rule["verdict"] in _PROBLEMS,
+        "levels": (
+            f"default: {verdicts.get('default')} / strict: {verdicts.get('strict')}"
+            if levels_differ
+            else None
+        ),
+        "basis": rule["basis"],
+        "assumption": rule["assumption"],
+        "source": _source_text(rule["source"]),
+        "message": rule["message"],
+        "deviations": rule["deviations"],
+        "readings": rule["readings"],
+        "notes": rule["notes"],
+        "waiver": rule["waiver"],
+        "evidence": [
+            {
+                "summary": f"{e['request']['method']} {e['request']['url']} -> "
+                + (f"HTTP {e['response']['status']}" if e["response"] else str(e["error"]))
+                + f" ({e['elapsed_ms']} ms)",
+                "curl": e["curl"],
+                "response": None
+                if e["response"] is None
+                else "".join(f"{name}: {value}\n" for name, value in e["response"]["headers"])
+                + "\n"
+                + (e["response"]["body"] or ""),
+                "error": e["error"],
+                "notes": e["notes"],
+            }
+            for e in rule["evidence"]
+        ],
+    }
+
+
+def _ordered(values: Sequence[str], order: Sequence[str]) -> list[str]:
+    present = set(values)
+    return [v for v in order if v in present] + sorted(present - set(order))
+
+
+def report_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What report.html shows, in its order: verdict, failures (with jump links), the rest."""
+    rules = [_rule_view(r) for r in data["rules"]]
+    failures = sorted(
+        (r for r in rules if r["problem"]),
+        key=lambda r: (
+            _SEVERITY_ORDER.index(r["severity"]) if r["severity"] in _SEVERITY_ORDER else 9,
+            r["id"],
+        ),
+    )
+    curls = [e["curl"] for r in data["rules"] for e in r["evidence"]]
+    preflight = data.get("preflight")
+    if preflight:
+        curls += [e["curl"] for e in preflight["evidence"]]
+    other: Level = "strict" if data["level"] == "default" else "default"
+    counts = data["counts"]
+    return {
+        "title": f"kontrakt certify {data['profile']} - {data['verdict'].upper()}",
+        "profile": data["profile"],
+        "verdict": data["verdict"],
+        "banner": f"{data['verdict'].upper()} at level {data['level']}",
+        "other_level": f"{other}: {'passed' if data['levels'][other]['passed'] else 'not passed'}",
+        "passed": data["passed"],
+        "incomplete": None if data["complete"] else (data["stop_reason"] or "incomplete"),
+        "rule_filter": ", ".join(data["rule_filter"]),
+        "cannot_run": preflight if preflight and preflight["status"] == "cannot-run" else None,
+        "facts": [
+            ("provider", f"{data['provider']['base_url']} ({data['provider']['environment']})"),
+            ("spec", f"{data['spec']['path']} (sha256 {data['spec']['sha256']})"),
+            ("tool", f"kontrakt {data['tool']['version']}"),
+            (
+                "run",
+                f"{data['started_at']}, {data['duration_s']} s, {data['requests_sent']} "
+                f"requests, seed {data['seed']}",
+            ),
+        ],
+        "verdicts": list(VERDICTS),
+        "levels": [
+            {
+                "name": name,
+                "this_run": name == data["level"],
+                "result": "passed" if level["passed"] else "not passed",
+                "counts": [(v, level["counts"][v]) for v in VERDICTS],
+                "not_automated": level["counts"]["not-automated"],
+            }
+            for name, level in data["levels"].items()
+        ],
+        "failures": failures,
+        "rest": [r for r in rules if not r["problem"]],
+        "assumption_warnings": [
+            {
+                "anchor": r["anchor"],
+                "id": r["id"],
+                "assumption": d["assumption"],
+                "message": d["message"],
+                "verdict": r["verdict"],
+            }
+            for r in rules
+            for d in r["deviations"]
+        ],
+        "filter_verdicts": [(v, counts[v]) for v in VERDICTS if counts[v]],
+        "filter_severities": _ordered([r["severity"] for r in rules], _SEVERITY_ORDER),
+        "exports": export_lines(variables_in(curls)),
+        "not_automated": data["not_automated"],
+        "waivers": data["waivers"],
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    return environment.get_template("report.html.j2").render(report=data, verdicts=VERDICTS)
+
+
+def _html(data: dict[str, Any]) -> str:
+    return _environment().get_template("report.html.j2").render(page=report_view(data))
 
 
 def write_reports(
@@ -259,9 +400,11 @@ def print_summary(
     table.add_column("not automated", justify="right", style="dim")
     table.add_row(*[str(counts[v]) for v in VERDICTS], str(len(result.not_automated)))
     console.print(table)
-    for rule in result.results:
-        if rule.severity != "MUST" or rule.verdict not in ("fail", "error"):
-            continue
+    shown = [r for r in result.results if r.severity == "MUST" and r.verdict in ("fail", "error")]
+    # The line that sets the curl lines' ${KONTRAKT_...} variables, once above them.
+    for line in export_lines(variables_in(e.curl for r in shown for e in r.evidence[:1])):
+        console.print(line, markup=False, highlight=False)
+    for rule in shown:
         console.print(
             f"[{_STYLE[rule.verdict]}]{rule.verdict.upper()}[/] {rule.id}: {escape(rule.message)}",
             highlight=False,
