@@ -37,14 +37,14 @@ docs: $(STAMP) ## the documentation site in site/ (MkDocs, --strict; reference p
 test: lint lint-specs check-generated docs ## everything CI runs: code lint, spec lint, generated/, docs, tests
 	$(BIN)/python -m pytest -q
 
-demo: $(STAMP) ## the main job: certify the sandbox providers, lint the contracts, diff DSOP
+demo: $(STAMP) ## the main job: certify the sandbox providers (signed by a throwaway demo key), lint the contracts, diff DSOP
 	$(BIN)/kontrakt lint $(SPECS)
 	$(BIN)/kontrakt assumptions $(SPECS) | tail -n 1
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--format markdown --output $(REPORTS)/diff-dsop-control-v1.1.1-v2.0.md --fail-on never
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--fail-on never | head -n 8
-	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS)
+	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS) --demo-key
 	@echo "Reports: $(REPORTS)/"
 
 certify: $(STAMP) ## certify every sandbox provider with kontrakt certify; reports in reports/<provider>/
