@@ -206,6 +206,15 @@ def _hour_offsets(scope: Scope, status: int, body: Any) -> tuple[int, Any] | Non
     return status, walk(body)
 
 
+def _closed_balances_null(scope: Scope, status: int, body: Any) -> tuple[int, Any] | None:
+    """A closed account's balances sent as null (the data model: "null or omitted")."""
+    account = body.get("account") if status == 200 and isinstance(body, dict) else None
+    if not isinstance(account, dict) or "endDate" not in account:
+        return None
+    account["balances"] = None
+    return status, body
+
+
 def _head_and_options(app: ASGIApp) -> ASGIApp:
     """HEAD answered like GET without the body, OPTIONS with 204 and Allow: GET (RFC 9110)."""
 
@@ -259,6 +268,22 @@ def _invalid_instead(bank: DsopBank, method: str) -> Callable[..., Any]:
             raise rt.ApiProblem.from_trigger(
                 "invalid-parameter", problem.message, parameter="Legal-Mandate"
             ) from None
+
+    return check
+
+
+def _one_organisation_two_services(bank: DsopBank) -> Callable[..., Any]:
+    """Entitles the consumer organisations of Skatt-Kontroll and FI-Utlegg to each other's
+    mandate: the publisher names Skatteetaten (974761076) as the consumer of both."""
+    original = bank.check_consumer
+    shared = bank.consumers.get("Skatt-Kontroll", frozenset()) | bank.consumers.get(
+        "FI-Utlegg", frozenset()
+    )
+
+    def check(service: Any, consumer: str | None) -> None:
+        if service.name in ("Skatt-Kontroll", "FI-Utlegg") and consumer in shared:
+            return
+        original(service, consumer)
 
     return check
 
@@ -509,6 +534,13 @@ GOOD: tuple[GoodVariant, ...] = (
         ("DSOP-DATE-FORMATS", "DSOP-SCHEMA-200", "DSOP-PERIOD-END-VALUE"),
     ),
     GoodVariant(
+        _v("closed-balances-null", response=bad._w(bad.json_hook(_closed_balances_null))),
+        "sends a closed account's balances as null instead of leaving the member out",
+        "FACTS §3.3 (accountdetails page): an account closed within the period gets no balance, "
+        "null or omitted; FACTS §1 Empty values: missing values are null or left out",
+        ("DSOP-SCHEMA-200", "DSOP-BALANCES-*", "DSOP-END-AFTER-START"),
+    ),
+    GoodVariant(
         _v("head-options-answered"),
         "answers HEAD like GET without a body and OPTIONS with 204 Allow: GET",
         "RFC 9110 §9.3.2 and §9.3.7; no data is delivered to another method than GET",
@@ -530,6 +562,17 @@ GOOD: tuple[GoodVariant, ...] = (
         "limits the throttled client with 429 ACC-022 and no Retry-After header",
         "A-DSOP-011: no Retry-After behaviour is published",
         ("DSOP-ACC-429",),
+    ),
+    GoodVariant(
+        _v(
+            "skatteetaten-serves-fi-utlegg",
+            patch=_patches(check_consumer=_one_organisation_two_services),
+        ),
+        "serves the FI-Utlegg mandate to Skatteetaten's Skatt-Kontroll client (one consumer "
+        "organisation, two services)",
+        "FACTS §6: Skatteetaten (974761076) is the consumer of Skatt-Kontroll and, as "
+        "Namsmannen, of FI-Utlegg; §6.2 asks only that the mandate be valid for the consumer",
+        ("DSOP-ACC-403-CONSUMER-NOT-ALLOWED", "DSOP-ACC-400-LEGAL-MANDATE", "DSOP-SERVICE-*"),
     ),
     GoodVariant(
         _v("guardian-unmanaged-403", patch=_patches(check_account_scope=_verge_forbidden)),
