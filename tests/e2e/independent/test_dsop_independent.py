@@ -10,6 +10,7 @@ pagination, extra error members, both Skatt mandate spellings, ...) is not faile
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -46,6 +47,10 @@ CLIENTS = {
     "skatt-kundeforhold": Client(
         "kundeforhold-secret", bank.SKATTEETATEN, frozenset({"bits:kundeforhold"})
     ),
+    "namsmannen-test": Client("namsmannen-secret", bank.SKATTEETATEN, frozenset({SCOPE})),
+    "digdir-oed-test": Client("oed-secret", "974720760", frozenset({SCOPE})),
+    "srf-verge-test": Client("verge-secret", "986186999", frozenset({SCOPE})),
+    "brreg-konkurs-test": Client("konkurs-secret", "974760673", frozenset({SCOPE})),
 }
 
 
@@ -132,6 +137,8 @@ def manifest(world: World, **overrides: Any) -> Manifest:
     """The manifest a bank's engineer writes for this provider (from `kontrakt init`)."""
     kari = {a.number: a for a in world.provider.accounts if a.owner == bank.KARI}
     refs = _references(world, bank.KARI)
+    ward = _references(world, bank.WARD)
+    died, ruled = bank.DEATHS[bank.ARNE], bank.RULINGS[bank.BANKRUPT]
     salary, closed = next(iter(kari)), list(kari)[2]
     from_date = world.provider.today - dt.timedelta(days=390)
     expected = sum(1 for t in kari[salary].transactions if t["_day"] >= from_date)
@@ -144,6 +151,10 @@ def manifest(world: World, **overrides: Any) -> Manifest:
         "credentials": {
             "throttled": _client(world, "skatt-throttled"),
             "wrong_scope": _client(world, "skatt-kundeforhold", "bits:kundeforhold"),
+            "fi_utlegg": _client(world, "namsmannen-test"),
+            "oed": _client(world, "digdir-oed-test"),
+            "vergekontroll": _client(world, "srf-verge-test"),
+            "konkursbehandling": _client(world, "brreg-konkurs-test"),
         },
         "decryption_key": str(world.keys / "skatteetaten-enc.pem"),
         "negative_auth": {
@@ -165,6 +176,24 @@ def manifest(world: World, **overrides: Any) -> Manifest:
             "party_partial": bank.PARTIAL,
             "fault_party": bank.FAULTY,
             "load_requests": 20,
+            "consumers": {
+                "FI-Utlegg": {"party_with_accounts": bank.KARI},
+                "OED": {
+                    "party_with_accounts": bank.ARNE,
+                    "from_date": (died - dt.timedelta(days=80)).isoformat(),
+                },
+                "Vergekontroll": {
+                    "party_with_accounts": bank.WARD,
+                    "additional_reference_id": bank.GUARDIAN,
+                    "unmanaged_account_reference": ward[bank.account_number("9710", 200)],
+                },
+                "Konkursbehandling": {
+                    "party_with_accounts": bank.BANKRUPT,
+                    "from_date": (ruled - dt.timedelta(days=300)).isoformat(),
+                    "party_without_ruling": bank.KARI,
+                    "unconfirmed_account_reference": refs[salary],
+                },
+            },
         },
         "capabilities": [
             "endpoint:listAccounts",
@@ -173,6 +202,10 @@ def manifest(world: World, **overrides: Any) -> Manifest:
             "fault-injection",
             "load",
             "service:Skatt-Kontroll",
+            "service:FI-Utlegg",
+            "service:OED",
+            "service:Vergekontroll",
+            "service:Konkursbehandling",
             "services",
         ],
     }
@@ -198,3 +231,129 @@ def test_certify_passes_the_independent_provider(world: World) -> None:
     verdicts = {r.id: r.verdict for r in result.results}
     assert result.complete and result.passed, broken(result)
     assert sum(1 for v in verdicts.values() if v == "pass") >= 40, verdicts
+
+
+# --- broken twins of the independent bank: certify must fail each -----------------------------
+
+
+def _missing_header_403(original: Any) -> Any:
+    def common(request: Any, caller: Any, endpoint: str) -> Any:
+        try:
+            return original(request, caller, endpoint)
+        except bank.ProviderError as exc:
+            if "mangler" in exc.message:
+                raise bank.ProviderError(403, "ACC-011", exc.message) from None
+            raise
+
+    return common
+
+
+def _expired_accepted(provider: bank.Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provider, "config", dataclasses.replace(provider.config))
+    provider.config.leeway_seconds = 10 * 24 * 3600
+
+
+def _oed_serves_cards(provider: bank.Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        bank.ENDPOINTS_BY_SERVICE, "OED", {*bank.ENDPOINTS_BY_SERVICE["OED"], "cards"}
+    )
+
+
+def _bankruptcy_unconfirmed(provider: bank.Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(bank.RULINGS, bank.KARI, bank.RULINGS[bank.BANKRUPT])
+
+
+def _guardian_sees_all(provider: bank.Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = (bank.WARD, bank.GUARDIAN)
+    every = {a.number for a in provider.accounts if a.owner == bank.WARD}
+    monkeypatch.setitem(bank.GUARDIANSHIPS, pair, every)
+
+
+def _any_scope(original: Any) -> Any:
+    def authenticate(request: Any) -> Any:
+        try:
+            return original(request)
+        except bank.ProviderError as exc:
+            if exc.status != 403:
+                raise
+            return bank.Caller(bank.SKATTEETATEN, "anyone")
+
+    return authenticate
+
+
+def _leaks_other_party(original: Any) -> Any:
+    def list_accounts(request: Any, caller: Any) -> Any:
+        body = original(request, caller)
+        if not body["accounts"] and request.headers.get("PartyID") == bank.NOBODY:
+            kari = [a for a in body_of(bank.KARI)]
+            body["accounts"] = kari
+        return body
+
+    def body_of(party: str) -> list[dict[str, Any]]:
+        provider: bank.Bank = list_accounts.provider  # type: ignore[attr-defined]
+        owned = [a for a in provider.accounts if a.owner == party]
+        return [provider._account(a, party, provider.today) for a in owned]
+
+    return list_accounts
+
+
+def _throttle_503(original: Any) -> Any:
+    def throttle(caller: Any) -> None:
+        try:
+            original(caller)
+        except bank.ProviderError as exc:
+            raise bank.ProviderError(503, "", "") from exc
+
+    return throttle
+
+
+@dataclass(frozen=True)
+class Defect:
+    name: str
+    method: str | None
+    wrap: Any
+    rules: tuple[str, ...]
+    verdict: str = "fail"  # "warn" for a SHOULD of the publisher
+
+
+DEFECTS = (
+    Defect("missing-header-403", "common", _missing_header_403, ("DSOP-ACC-400-MISSING-*",)),
+    Defect("expired-token-accepted", None, _expired_accepted, ("DSOP-ACC-401-EXPIRED-TOKEN",)),
+    Defect("any-scope-accepted", "authenticate", _any_scope, ("DSOP-ACC-403-WRONG-SCOPE",)),
+    Defect(
+        "lists-another-partys-accounts",
+        "list_accounts",
+        _leaks_other_party,
+        ("DSOP-EMPTY-ACCOUNTS-200",),
+    ),
+    Defect("throttled-503-without-body", "throttle", _throttle_503, ("DSOP-ACC-429",)),
+    Defect("oed-serves-cards", None, _oed_serves_cards, ("DSOP-SERVICE-OED",)),
+    # The Konkurs page: the bank "should" confirm the bankruptcy - a SHOULD, so a warning.
+    Defect(
+        "konkurs-serves-without-ruling",
+        None,
+        _bankruptcy_unconfirmed,
+        ("DSOP-KONKURS-*",),
+        verdict="warn",
+    ),
+    Defect("guardian-sees-unmanaged", None, _guardian_sees_all, ("DSOP-VERGE-SCOPE",)),
+)
+
+
+@pytest.mark.parametrize("defect", DEFECTS, ids=lambda d: d.name)
+def test_certify_fails_a_broken_twin(
+    world: World, defect: Defect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = world.provider
+    if defect.method is None:
+        defect.wrap(provider, monkeypatch)
+    else:
+        wrapped = defect.wrap(getattr(provider, defect.method))
+        wrapped.provider = provider
+        monkeypatch.setattr(provider, defect.method, wrapped)
+    monkeypatch.setattr(provider, "windows", {})
+    result = certify(world, list(defect.rules))
+    verdicts = {r.id: r.verdict for r in result.results}
+    assert defect.verdict in verdicts.values(), broken(result)
+    assert "error" not in verdicts.values(), broken(result)
+    assert result.passed == (defect.verdict == "warn"), broken(result)
