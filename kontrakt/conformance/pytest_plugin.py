@@ -146,4 +146,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         complete=len(state["results"]) == len(profile.rules),
     )
     result.finished_at = result.started_at
+    # Reports only: pytest may deselect items (-k) and runs no preflight, so a certificate comes
+    # from `kontrakt certify` alone.
     write_reports(result, Path(out))
