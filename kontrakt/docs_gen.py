@@ -766,6 +766,50 @@ _DIFF_FORMAT_NOTES = {
 }
 
 
+# What each report `kontrakt certify --format` writes is for, in CI.
+_CERTIFY_REPORTS = {
+    "json": ("report.json", "tools; always written (see the [report format](report-format.md))"),
+    "junit": (
+        "junit.xml",
+        "test reports: one test case per rule (`failure` for fail, `error` for error, `skipped` "
+        "for not-applicable and waived)",
+    ),
+    "html": ("report.html", "an artifact to open in a browser (self-contained)"),
+    "sarif": (
+        "report.sarif",
+        "code scanning: the findings that map to a place in the contract, as SARIF 2.1.0",
+    ),
+}
+
+
+def _certify_reports() -> str:
+    from kontrakt.conformance.report.formats import FORMATS
+
+    lines = ["| format | file | for |", "|---|---|---|"]
+    for name in FORMATS:
+        file, what = _CERTIFY_REPORTS.get(name, (name, "-"))
+        lines.append(f"| `{name}` | `{file}` | {what} |")
+    lines.append(
+        "| | `certificate.json`, `certificate.md` | the proof of a passing run, to keep "
+        "(only when the profile passed) |"
+    )
+    return "\n".join(lines)
+
+
+def _ci_summary() -> str:
+    # `kontrakt ci-summary` lives in kontrakt.ci (read without importing the whole CLI).
+    import importlib.util
+
+    if importlib.util.find_spec("kontrakt.ci") is None:
+        return ""
+    return (
+        "Outside GitHub Actions the same summary comes from `kontrakt ci-summary "
+        "REPORT.json [--summary FILE] [--annotations]`: the run as Markdown (for a job summary "
+        "or a merge-request note) and, with `--annotations`, GitHub Actions annotations of the "
+        "failing rules."
+    )
+
+
 def _fenced_file(root: Path, path: str, language: str) -> str:
     file = root / path
     if not file.is_file():
@@ -785,9 +829,12 @@ def _action_usage(root: Path, action: str) -> str:
     for name, spec in (data.get("inputs") or {}).items():
         spec = spec or {}
         default = spec.get("default")
-        value = json.dumps(str(default)) if default not in (None, "") else '"..."'
-        need = "required" if spec.get("required") else "optional"
-        lines.append(f"    {name}: {value}  # {need}")
+        if spec.get("required"):
+            lines.append(f'    {name}: "..."  # required')
+        elif default in (None, ""):
+            lines.append(f'    # {name}: ""')
+        else:
+            lines.append(f"    {name}: {json.dumps(str(default))}")
     lines.append("```")
     return "\n".join(lines)
 
@@ -814,6 +861,8 @@ def snippets(root: Path, *, repository_url: str) -> dict[str, str]:
             + [f"| `{f}` | {_DIFF_FORMAT_NOTES.get(f, '-')} |" for f in DIFF_FORMATS]
         ),
         "action-inputs": _action_inputs(root),
+        "certify-reports": _certify_reports(),
+        "ci-summary": _ci_summary(),
         "action-usage": _action_usage(root, _action_name(repository_url)),
         "ci-github-example": _fenced_file(root, "docs/ci/github-certify-matrix.yml", "yaml"),
         "ci-gitlab-example": _fenced_file(root, "docs/ci/gitlab-certify.yml", "yaml"),
@@ -821,9 +870,16 @@ def snippets(root: Path, *, repository_url: str) -> dict[str, str]:
 
 
 def _action_name(repository_url: str) -> str:
-    """`owner/name@main` from the repository's URL (what a workflow's `uses:` names)."""
+    """`owner/name@vX.Y.Z` from the repository's URL and kontrakt's version (a workflow's
+    `uses:`), so the action and the kontrakt it installs are of one release."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tag = f"v{version('kontrakt')}"
+    except PackageNotFoundError:  # pragma: no cover - a bare source tree
+        tag = "main"
     parts = repository_url.rstrip("/").split("/")
-    return "/".join(parts[-2:]) + "@main" if len(parts) >= 2 else "./"
+    return "/".join(parts[-2:]) + f"@{tag}" if len(parts) >= 2 else "./"
 
 
 def fill_snippets(markdown: str, pieces: Mapping[str, str]) -> str:
