@@ -13,7 +13,6 @@ key, spec, or a malformed --at).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -160,7 +159,7 @@ def verify_certificate(
     if not data["signatures"]:
         return Verification(False, "unsigned certificate: nothing vouches for it")
     try:
-        envelope = Envelope.from_dict(json.loads(json.dumps(data)))
+        envelope = Envelope.from_dict(json.loads(json.dumps(data)))  # from_dict edits its input
         envelope.verify([public], 1)
     except (VerificationError, FormatError, ValueError, KeyError, TypeError, AttributeError):
         return Verification(
@@ -169,13 +168,16 @@ def verify_certificate(
             "another certifier's key, or the certificate was edited",
         )
     try:
-        statement = json.loads(base64.b64decode(data["payload"]))
+        # What was verified, not a second decoding of the file.
+        statement = json.loads(envelope.payload)
         predicate = statement["predicate"]
         if statement["_type"] != STATEMENT_TYPE or statement["predicateType"] != PREDICATE_TYPE:
             return Verification(False, "not a kontrakt certification statement", statement)
         issued = parse_at(predicate["issued_at"])
         expires = parse_at(predicate["expires_at"])
-    except (ValueError, KeyError, TypeError, Unreadable):
+        if not isinstance(predicate.get("provider"), dict):
+            raise TypeError("provider")
+    except (ValueError, KeyError, TypeError, AttributeError, Unreadable):
         return Verification(False, "the signed statement is not a kontrakt certificate")
     if not predicate.get("signed"):
         return Verification(False, "the statement says it was issued unsigned", statement)
@@ -192,7 +194,12 @@ def verify_certificate(
     if when < issued:
         return Verification(False, f"not valid before {predicate['issued_at']}")
     if spec is not None:
-        _check_spec(predicate, spec, result)
+        from kontrakt.diff.load import LoadError
+
+        try:
+            _check_spec(predicate, spec, result)
+        except (KeyError, TypeError, ValueError, LoadError) as exc:
+            return Verification(False, f"cannot compare {spec} with the certified spec ({exc})")
     return result
 
 
