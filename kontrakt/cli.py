@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from kontrakt.ci import ci_summary_command
 from kontrakt.conformance.command import certify_command, init_command, manifest_schema_command
 from kontrakt.conformance.verify import verify_command
 from kontrakt.diff.command import diff_command
@@ -66,7 +67,8 @@ Paths = Annotated[
 def lint(
     paths: Paths = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="text or json", case_sensitive=False)
+        str,
+        typer.Option("--format", help="text, json or sarif (SARIF 2.1.0)", case_sensitive=False),
     ] = "text",
     foreign: Annotated[
         bool,
@@ -86,9 +88,13 @@ def lint(
     ] = False,
 ) -> None:
     """Validate OpenAPI documents and their x-kontrakt-* rules; exit 1 on any error."""
-    from kontrakt.diagnostics import Level, format_text, to_json
+    from kontrakt.diagnostics import Level, format_text, to_json, to_sarif
     from kontrakt.lint import lint_paths, set_ref_policy
 
+    output_format = output_format.lower()
+    if output_format not in ("text", "json", "sarif"):
+        typer.echo("kontrakt lint: --format must be one of text, json, sarif", err=True)
+        raise typer.Exit(2)
     set_ref_policy(allow_remote=allow_remote_refs, allow_outside=allow_outside_refs)
 
     def progress(message: str) -> None:
@@ -96,8 +102,10 @@ def lint(
 
     found = lint_paths(paths or DEFAULT_SPECS, authored=not foreign, progress=progress)
     errors = [d for d in found if d.level is Level.ERROR]
-    if output_format.lower() == "json":
+    if output_format == "json":
         typer.echo(to_json(found))
+    elif output_format == "sarif":
+        typer.echo(to_sarif(found))
     else:
         if found:
             typer.echo(format_text(found))
@@ -128,6 +136,7 @@ app.command("verify")(verify_command)
 app.command("manifest-schema")(manifest_schema_command)
 app.command("init")(init_command)
 app.command("serve")(serve_command)
+app.command("ci-summary")(ci_summary_command)
 
 
 @app.command("extension-schema")

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["Diagnostic", "Level", "escape", "format_text", "pointer", "to_json"]
+__all__ = ["Diagnostic", "Level", "escape", "format_text", "pointer", "to_json", "to_sarif"]
 
 
 class Level(enum.StrEnum):
@@ -53,3 +53,22 @@ def format_text(diagnostics: Sequence[Diagnostic]) -> str:
 
 def to_json(diagnostics: Sequence[Diagnostic]) -> str:
     return json.dumps([asdict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+
+
+def to_sarif(diagnostics: Sequence[Diagnostic], tool: str = "kontrakt lint") -> str:
+    """The diagnostics as a SARIF 2.1.0 log: the check is the rule id, the pointer the logical
+    location, file and line the physical one."""
+    from kontrakt.sarif import Finding, dumps, sarif_log, tool_version
+
+    findings = [
+        Finding(
+            rule=d.check or "lint",
+            level="error" if d.level is Level.ERROR else "warning",
+            message=d.message,
+            file=d.file or None,
+            line=d.line,
+            pointer=d.pointer,
+        )
+        for d in diagnostics
+    ]
+    return dumps(sarif_log(tool, findings, version=tool_version()))

@@ -137,7 +137,8 @@ def certify_command(
     output_format: Annotated[
         str,
         typer.Option(
-            "--format", help="Comma-separated reports: json,junit,html (json is always written)."
+            "--format",
+            help="Comma-separated reports: json,junit,html,sarif (json is always written).",
         ),
     ] = ",".join(FORMATS),
     explore: Annotated[

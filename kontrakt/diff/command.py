@@ -32,7 +32,9 @@ def diff_command(
     ] = "generic",
     format: Annotated[
         str,
-        typer.Option("--format", help="text, json, markdown or junit.", case_sensitive=False),
+        typer.Option(
+            "--format", help="text, json, markdown, junit or sarif.", case_sensitive=False
+        ),
     ] = "text",
     fail_on: Annotated[
         str,

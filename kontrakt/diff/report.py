@@ -1,9 +1,11 @@
-"""Rendering a `DiffResult` as text, JSON, Markdown or JUnit XML.
+"""Rendering a `DiffResult` as text, JSON, Markdown, JUnit XML or SARIF.
 
 Text and Markdown are for people: one entry per difference, with the operations it affects
 grouped (a change in a shared schema shows once, listing every operation), the rule it applies
 and both JSON pointers. JSON lists every change separately with its stable id, for tools. JUnit
-makes each change a test case that fails when it would fail CI, for CI dashboards.
+makes each change a test case that fails when it would fail CI, for CI dashboards. SARIF makes
+each change a code-scanning result on the side that has it (the new document, or the old one for a
+removal), at the line of its pointer when that side is a local file.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from kontrakt.diff.model import Change, DiffResult, Verdict
+from kontrakt.sarif import SarifLevel
+from kontrakt.specfile import SpecFile, SpecLoadError, read_spec
 
 __all__ = ["FORMATS", "render"]
 
-FORMATS = ("text", "json", "markdown", "junit")
+FORMATS = ("text", "json", "markdown", "junit", "sarif")
 HEADINGS = {
     Verdict.BREAKING: "BREAKING",
     Verdict.WARN: "WARNINGS",
@@ -224,9 +229,99 @@ def _junit(result: DiffResult, fail_on: str) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
 
 
+_RULE_LEVEL: dict[Verdict, SarifLevel] = {
+    Verdict.BREAKING: "error",
+    Verdict.WARN: "warning",
+    Verdict.ALLOWED: "note",
+}
+
+
+class _Lines:
+    """The line of a pointer in a side that is a local YAML/JSON file (None for a URL)."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, SpecFile | None] = {}
+
+    def line(self, source: str, ptr: str) -> int | None:
+        if source not in self._files:
+            path = Path(source)
+            try:
+                self._files[source] = read_spec(path) if path.is_file() else None
+            except SpecLoadError:
+                self._files[source] = None
+        spec = self._files[source]
+        return spec.line(ptr) if spec is not None else None
+
+
+def _sarif(result: DiffResult, fail_on: str) -> str:
+    from kontrakt.sarif import Finding, RuleDescriptor, dumps, sarif_log, tool_version
+
+    lines = _Lines()
+    findings: list[Finding] = []
+    for change in result.changes:
+        level: SarifLevel = (
+            "error"
+            if _fails(change, fail_on)
+            else ("warning" if change.verdict is Verdict.WARN and not change.sanctioned else "note")
+        )
+        new_side = change.new_pointer is not None
+        source = result.new_source if new_side else result.old_source
+        ptr = change.new_pointer if new_side else change.old_pointer
+        findings.append(
+            Finding(
+                rule=change.rule,
+                level=level,
+                message=change.message,
+                file=source,
+                line=lines.line(source, ptr or ""),
+                pointer=ptr,
+                properties={
+                    "changeId": change.id,
+                    "kind": change.kind,
+                    "verdict": change.verdict.value,
+                    "sanctioned": change.sanctioned,
+                    "oldPointer": change.old_pointer,
+                    "newPointer": change.new_pointer,
+                    "operation": change.operation,
+                },
+            )
+        )
+    rules = [
+        RuleDescriptor(
+            id=rule.id,
+            title=rule.cites,
+            level=_RULE_LEVEL[rule.verdict],
+            properties={
+                "verdict": rule.verdict.value,
+                **({"oasdiff": rule.oasdiff} if rule.oasdiff else {}),
+            },
+        )
+        for rule in sorted(result.rules.values(), key=lambda r: (r.verdict.rank, r.id))
+    ]
+    log = sarif_log(
+        f"kontrakt diff ({result.ruleset})",
+        findings,
+        rules,
+        version=tool_version(),
+        properties={
+            "old": result.old_source,
+            "new": result.new_source,
+            "fails": result.fails(fail_on),
+            "majorVersion": None if result.major is None else result.major.label,
+        },
+    )
+    return dumps(log)
+
+
 def render(result: DiffResult, fmt: str = "text", fail_on: str = "breaking") -> str:
     """The report in one of `FORMATS`."""
-    renderers = {"text": _text, "json": _json, "markdown": _markdown, "junit": _junit}
+    renderers = {
+        "text": _text,
+        "json": _json,
+        "markdown": _markdown,
+        "junit": _junit,
+        "sarif": _sarif,
+    }
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return renderers[fmt](result, fail_on)

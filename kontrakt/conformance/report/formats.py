@@ -5,4 +5,4 @@ from __future__ import annotations
 
 __all__ = ["FORMATS"]
 
-FORMATS = ("json", "junit", "html")
+FORMATS = ("json", "junit", "html", "sarif")

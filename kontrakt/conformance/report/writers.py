@@ -26,6 +26,7 @@ from rich.table import Table
 
 from kontrakt.conformance.registry import Level
 from kontrakt.conformance.report.formats import FORMATS
+from kontrakt.conformance.report.sarif import sarif_report
 from kontrakt.conformance.reproduce import export_lines, variables_in
 from kontrakt.conformance.runner import VERDICTS, RuleResult, RunResult
 
@@ -374,6 +375,10 @@ def write_reports(
         path = out_dir / "report.html"
         path.write_text(_html(data), encoding="utf-8")
         written["html"] = path
+    if "sarif" in formats:
+        path = out_dir / "report.sarif"
+        path.write_text(sarif_report(data) + "\n", encoding="utf-8")
+        written["sarif"] = path
     # The certificate is not a report format: `conformance.certificate.issue_certificate` signs
     # one (or says why none) from the run, its profile and its manifest.
     return written

@@ -138,7 +138,7 @@ def test_public_names() -> None:
             "load_document", "render",
         ]
     )  # fmt: skip
-    assert FORMATS == ("text", "json", "markdown", "junit")
+    assert FORMATS == ("text", "json", "markdown", "junit", "sarif")
 
 
 def test_output_file_goes_into_new_directories_and_unwritable_paths_exit_2(tmp_path: Path) -> None:
