@@ -69,6 +69,9 @@ CERTIFICATE_VERSION = "2"
 DEFAULT_VALID_DAYS = 365
 CERTIFICATE_FILES = ("certificate.json", "certificate.md")
 _RULES_PACKAGE_DIR = Path(__file__).resolve().parent / "rules"
+# Names that look like credentials but hold where to find one (token_url, key_file): kept, so the
+# manifest digest still tells one setup from another (their text is redacted all the same).
+_PLAIN_SUFFIXES = ("url", "uri", "file", "path")
 
 
 class CertificateError(Exception):
@@ -140,7 +143,13 @@ def refusal(result: RunResult) -> str | None:
 def _clean(value: Any, redactor: Redactor, key: str = "", *, by_key: bool = True) -> Any:
     """`value` with secrets and identity numbers removed: every string passed through the
     redactor and, `by_key`, values under credential-like keys masked."""
-    if by_key and key and sensitive_header(key) and isinstance(value, str | int | float):
+    if (
+        by_key
+        and key
+        and sensitive_header(key)
+        and not key.lower().endswith(_PLAIN_SUFFIXES)
+        and isinstance(value, str | int | float)
+    ):
         return SECRET_MASK if value != "" else value
     if isinstance(value, Mapping):
         return {str(k): _clean(v, redactor, str(k), by_key=by_key) for k, v in value.items()}

@@ -117,6 +117,19 @@ def test_the_statement_records_the_setup_but_no_secret(tmp_path: Path) -> None:
     )
     assert digest(other_secret) == digest(manifest)
     assert digest(_manifest(fixtures={"party": nin, "limit": 3})) != digest(manifest)
+    # Where a token comes from is setup, not a secret.
+    moved = [
+        _manifest(
+            auth={
+                "type": "oauth2-client-credentials",
+                "token_url": url,
+                "client_id": "c",
+                "client_secret": SECRET,
+            }
+        )
+        for url in ("http://127.0.0.1:1/token", "http://127.0.0.1:2/token")
+    ]
+    assert digest(moved[0]) != digest(moved[1])
 
 
 def test_a_certificate_cannot_outlive_the_waiver_it_leans_on() -> None:
