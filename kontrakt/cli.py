@@ -17,6 +17,8 @@ import typer
 
 from kontrakt.ci import ci_summary_command
 from kontrakt.conformance.command import certify_command, init_command, manifest_schema_command
+from kontrakt.conformance.matrix import matrix_command
+from kontrakt.conformance.replay import replay_command
 from kontrakt.conformance.verify import verify_command
 from kontrakt.diff.command import diff_command
 from kontrakt.generator.command import generate_command
@@ -133,6 +135,8 @@ app.command("diff")(diff_command)
 app.command("generate")(generate_command)
 app.command("certify")(certify_command)
 app.command("verify")(verify_command)
+app.command("replay")(replay_command)
+app.command("matrix")(matrix_command)
 app.command("manifest-schema")(manifest_schema_command)
 app.command("init")(init_command)
 app.command("serve")(serve_command)
@@ -178,6 +182,8 @@ COMMAND_EXTRAS = {
     "generate": "generate",
     "certify": "certify",
     "verify": "certify",
+    "replay": "certify",
+    "matrix": "certify",
     "init": "certify",
     "manifest-schema": "certify",
     "serve": "serve",

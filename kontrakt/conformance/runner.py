@@ -448,6 +448,7 @@ def run_profile(
     level: Level | None = None,
     snapshot_out: Path | None = None,
     preflight: bool = True,
+    keep_evidence: bool = False,
 ) -> RunResult:
     """Run every rule of `profile` against the manifest's provider and judge it.
 
@@ -456,6 +457,7 @@ def run_profile(
     (the exploratory stateful run) after each rule the profile gave it (`explore_rule`).
     `level` overrides the manifest's. `snapshot_out` records the profile's snapshot of the
     provider after the preflight. `preflight=False` skips the preflight (tests of one rule).
+    `keep_evidence=True` keeps the exchanges of passing rules too (`kontrakt replay` shows them).
     """
     console = console or Console(stderr=True)
     today = today or dt.date.today()
@@ -475,6 +477,7 @@ def run_profile(
         redactor=redactor,
         transport=transport,
         decryption_key=manifest.decryption_key,
+        decryption_keys=list(manifest.decryption_keys.values()),
     )
     applied: set[int] = set()
     expired_seen: set[int] = set()
@@ -547,7 +550,9 @@ def run_profile(
                 exchanges = probe.take_exchanges()
                 outcome.notes = ctx.notes + outcome.notes
                 outcome.requests = probe.sent - before
-                if not outcome.evidence and outcome.verdict in ("fail", "warn", "error"):
+                if not outcome.evidence and (
+                    keep_evidence or outcome.verdict in ("fail", "warn", "error")
+                ):
                     outcome.evidence = exchanges[-MAX_EVIDENCE:]
                 outcome.evidence = outcome.evidence[:MAX_EVIDENCE]
                 outcome.message = redactor.text(outcome.message)
