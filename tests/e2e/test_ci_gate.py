@@ -211,3 +211,53 @@ def test_the_gate_reports_an_unusable_manifest(tmp_path: Path) -> None:
     assert (
         "::error title=kontrakt certify::kontrakt certify wrote no report (exit status 2)" in stdout
     )
+
+
+def test_the_gitlab_template_runs_the_same_gate(sandbox: Sandbox, tmp_path: Path) -> None:
+    """docs/ci/gitlab-certify.yml's job script, run with POSIX sh (no bash needed in the image)."""
+    template = yaml.safe_load((REPO / "docs" / "ci" / "gitlab-certify.yml").read_text())
+    job = template[".kontrakt-certify"]
+    assert template["certify"]["extends"] == ".kontrakt-certify"
+    assert template["certify"]["parallel"]["matrix"], "the example lists providers"
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["reports"]["junit"] == "$KONTRAKT_OUT/junit.xml"
+    out = tmp_path / "reports"
+    variables = {
+        **{k: str(v) for k, v in job["variables"].items()},
+        "KONTRAKT_MANIFEST": MANIFEST,
+        "KONTRAKT_RULES": "DSOP-ACC-405 DSOP-ACC-406",
+        "KONTRAKT_OUT": str(out),
+    }
+    venv = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        **sandbox_environment(sandbox),
+        **variables,
+        "PATH": f"{venv}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    (script,) = job["script"]
+    done = subprocess.run(
+        ["sh", "-e", "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "## kontrakt certify `dsop-control/v2.0`: FAILED" in done.stdout
+    junit = (out / "junit.xml").read_text(encoding="utf-8")
+    assert junit.count("<failure ") == 1 and 'name="DSOP-ACC-405 [MUST]"' in junit
+    assert (out / "report.sarif").is_file() and (out / "summary.md").is_file()
+
+
+def test_the_github_matrix_example_uses_the_action_inputs() -> None:
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((REPO / "docs" / "ci" / "github-certify-matrix.yml").read_text())
+    job = workflow["jobs"]["certify"]
+    assert job["strategy"]["fail-fast"] is False and len(job["strategy"]["matrix"]["include"]) > 1
+    (gate,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("kontrakt-dev/")]
+    assert set(gate["with"]) <= set(action["inputs"]), set(gate["with"]) - set(action["inputs"])
+    (upload,) = [s for s in job["steps"] if "upload-sarif" in str(s.get("uses", ""))]
+    assert upload["with"]["sarif_file"] == gate["with"]["out"] + "/report.sarif"
+    assert workflow["permissions"]["security-events"] == "write"
