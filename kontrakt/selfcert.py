@@ -34,7 +34,7 @@ from kontrakt.sandbox.launch import PROVIDERS, Sandbox
 if TYPE_CHECKING:
     from securesystemslib.signer import CryptoSigner
 
-__all__ = ["main", "provider_of", "sandbox_environment", "sandbox_manifest"]
+__all__ = ["main", "provider_of", "sandbox_environment", "sandbox_manifest", "write_matrix"]
 
 MANIFESTS = Path(__file__).resolve().parent / "conformance" / "manifests"
 
@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             f"No conformance profile yet for: {', '.join(missing)} (issue #7).", markup=False
         )
     console.print(f"Reports: {args.out}/<provider>/report.html", markup=False)
+    write_matrix(console, args.out, [args.out / name / "report.json" for name in manifests])
     if certified and public is not None:
         console.print(
             f"Signed certificates: {len(certified)}. Verify one with:\n"
@@ -171,6 +172,24 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
     return 0 if passed else 1
+
+
+def write_matrix(console: Console, out: Path, reports: list[Path]) -> None:
+    """The cross-provider matrix of this run's reports: `<out>/matrix.html` and `matrix.md`."""
+    from kontrakt.conformance.matrix import load_reports, matrix_data, render_matrix
+
+    found = [path for path in reports if path.is_file()]
+    if not found:
+        return
+    matrix = matrix_data(load_reports(found), base=out.resolve())
+    for suffix in ("html", "md"):
+        (out / f"matrix.{suffix}").write_text(render_matrix(matrix, suffix), encoding="utf-8")
+    console.print(
+        f"Matrix of {len(found)} provider(s): {out}/matrix.html ({out}/matrix.md for a job "
+        "summary; `kontrakt matrix` makes one from any reports)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _signer(path: Path | None, demo_dir: Path | None) -> tuple[CryptoSigner | None, Path | None]:

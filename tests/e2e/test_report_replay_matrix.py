@@ -5,6 +5,7 @@ and json; report.html puts the failures first with jump links and curl lines tha
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from kontrakt.cli import app
+from kontrakt.selfcert import write_matrix
 from tests.e2e._reports import BROKEN, certify, write_manifest
 from tests.e2e._support import serve
 from tests.e2e.levels_profile import LIMITED, TOKEN, Behaviour, levels_app
@@ -127,3 +130,14 @@ def test_matrix_lines_up_providers_in_every_format(
     (tmp_path / "empty").mkdir()
     empty = runner.invoke(app, ["matrix", str(tmp_path / "empty")])
     assert empty.exit_code == 2 and "no report.json" in empty.output
+
+
+def test_make_demo_writes_the_matrix_of_the_providers_it_certified(
+    reports: dict[str, Path], tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    write_matrix(Console(file=out), tmp_path, [reports["broken"], tmp_path / "gone/report.json"])
+    html = (tmp_path / "matrix.html").read_text()
+    md = (tmp_path / "matrix.md").read_text()
+    assert "<th>broken-bank</th>" in html and "| LVL-ROLE | MUST | **fail** |" in md
+    assert "Matrix of 1 provider(s)" in out.getvalue()
