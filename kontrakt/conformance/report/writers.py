@@ -407,7 +407,10 @@ def print_summary(
     console.print(table)
     shown = [r for r in result.results if r.severity == "MUST" and r.verdict in ("fail", "error")]
     # The line that sets the curl lines' ${KONTRAKT_...} variables, once above them.
-    for line in export_lines(variables_in(e.curl for r in shown for e in r.evidence[:1])):
+    curls = [e.curl for r in shown for e in r.evidence[:1]]
+    if result.cannot_run and result.preflight is not None:
+        curls += [e.curl for e in result.preflight.evidence[:1]]
+    for line in export_lines(variables_in(curls)):
         console.print(line, markup=False, highlight=False)
     for rule in shown:
         console.print(
