@@ -8,6 +8,10 @@ valid request refused: no rule ran), or the provider stopped answering during th
 (`provider-unreachable`: several requests in a row without an answer; the rules not yet run are
 `error`). A report is written whenever the run started; a certificate (signed with `--sign-key`)
 only when the whole profile passed with every rule judged (see `conformance.certificate`).
+
+Progress: on a terminal a progress bar (stderr); without one (a pipe, a CI log) one plain line per
+finished rule on stdout, written as the rule ends: `DSOP-ACC-401  pass  0.12s`. `--quiet` drops
+both; the summary with its verdict line and every error is always printed, and never wrapped.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ import typer
 from kontrakt.conformance.report.formats import FORMATS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from kontrakt.conformance.certificate import Issued
     from kontrakt.conformance.explore import ExploreSettings
     from kontrakt.conformance.manifest import Manifest
     from kontrakt.conformance.profile import Profile
+    from kontrakt.conformance.runner import RuleResult
 
 __all__ = [
     "EXIT_CANNOT_RUN",
@@ -35,6 +42,7 @@ __all__ = [
     "init_command",
     "manifest_schema_command",
     "print_certificate",
+    "rule_lines",
 ]
 
 EXIT_CANNOT_RUN = 3
@@ -97,6 +105,19 @@ def _sigterm_as_interrupt() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def rule_lines(profile: Profile) -> Callable[[RuleResult], None]:
+    """A runner callback printing one plain line per finished rule on stdout, flushed at once
+    (a CI log shows each rule as it ends, not all of them at exit)."""
+    from kontrakt.terminal import rule_line
+
+    width = max((len(rule.id) for rule in profile.rules), default=0)
+
+    def done(result: RuleResult) -> None:
+        print(rule_line(result.id, result.verdict, result.duration_s, width), flush=True)
+
+    return done
 
 
 def certify_command(
@@ -190,14 +211,20 @@ def certify_command(
         int,
         typer.Option("--valid-days", min=1, help="Days the certificate stays valid."),
     ] = 365,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress (bar or per-rule lines); the summary, verdict and errors still print.",
+        ),
+    ] = False,
 ) -> None:
     """Certify a provider against a rule profile; exit 0 only when the profile passes.
 
     Exit status: 0 passed, 1 failed, 2 bad manifest or usage, 3 cannot run (preflight) or the
     provider stopped answering.
     """
-    from rich.console import Console
-
     from kontrakt.conformance.certificate import CertificateError, issue_certificate, load_signer
     from kontrakt.conformance.manifest import ManifestError, load_manifest
     from kontrakt.conformance.profile import load_profile
@@ -205,8 +232,9 @@ def certify_command(
     from kontrakt.conformance.runner import run_profile
     from kontrakt.conformance.spec import SpecError
     from kontrakt.resources import local_copy_note
+    from kontrakt.terminal import make_console, stdout_is_terminal
 
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     try:
         signer = load_signer(sign_key) if sign_key is not None else None
     except CertificateError as exc:
@@ -270,11 +298,15 @@ def certify_command(
         )
         raise typer.Exit(2)
     _sigterm_as_interrupt()
+    # Without a terminal, one line per rule on stdout instead of a bar nobody sees.
+    lines = not quiet and not stdout_is_terminal()
     result = run_profile(
         chosen,
         loaded,
         seed=seed,
         console=err,
+        progress=False if quiet or lines else None,
+        on_result=rule_lines(chosen) if lines else None,
         explore=settings,
         level="strict" if level == "strict" else ("default" if level else None),
         snapshot_out=snapshot_out,
@@ -290,7 +322,7 @@ def certify_command(
         fixture_overrides=overrides,
         valid_days=valid_days,
     )
-    stdout = Console(file=sys.stdout)
+    stdout = make_console(file=sys.stdout)
     print_summary(stdout, result, written)
     print_certificate(stdout, issued)
     if result.cannot_run or result.unreachable:
@@ -345,15 +377,14 @@ def manifest_schema_command(
 
 
 def _profile_or_exit(profile: str, command: str) -> Profile:
-    from rich.console import Console
-
     from kontrakt.conformance.profile import load_profile
     from kontrakt.conformance.spec import SpecError
+    from kontrakt.terminal import make_console
 
     try:
         return load_profile(profile)
     except (SpecError, ImportError) as exc:
-        Console(stderr=True).print(f"kontrakt {command}: {exc}", markup=False)
+        make_console(stderr=True).print(f"kontrakt {command}: {exc}", markup=False)
         raise typer.Exit(2) from None
 
 
