@@ -300,6 +300,7 @@ class Probe:
             _excerpt(body, self.redactor) if body else None,
             self.redactor,
             token_variable=request.extensions.get("kontrakt_token_variable", TOKEN),
+            chosen_headers=request.extensions.get("kontrakt_rule_headers", frozenset()),
         )
 
     # -- sending --------------------------------------------------------------------------------
@@ -344,6 +345,16 @@ class Probe:
             merged["authorization"] = f"Bearer {auth}"
         if isinstance(auth, str):
             self.redactor.add(auth)
+        sent = {k.lower(): v for k, v in merged.items()}
+        # Credential headers the rule sets itself (an unknown or revoked key): their curl
+        # variable must not suggest the manifest's value.
+        chosen = {
+            name.lower()
+            for name, value in (headers or {}).items()
+            if value is not None
+            and self.redactor.is_sensitive_header(name)
+            and sent.get(name.lower()) != value
+        }
         for name, value in (headers or {}).items():
             for existing in [k for k in merged if k.lower() == name.lower()]:
                 del merged[existing]
@@ -362,6 +373,8 @@ class Probe:
         if isinstance(auth, str):
             # A bad token of the rule's own: its curl line must not suggest the manifest's token.
             request.extensions["kontrakt_token_variable"] = TEST_TOKEN
+        if chosen:
+            request.extensions["kontrakt_rule_headers"] = frozenset(chosen)
         waited = 0.0
         attempt = 0
         while True:

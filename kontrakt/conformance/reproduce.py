@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from kontrakt.conformance.redact import Redactor
 
@@ -23,6 +23,7 @@ __all__ = [
     "VARIABLES",
     "curl_line",
     "export_lines",
+    "header_variable",
     "variables_in",
 ]
 
@@ -87,9 +88,18 @@ def _variable_text(text: str) -> str:
     return _MASK.sub(lambda m: _mark("KONTRAKT_JWT" if m.group(1) else "KONTRAKT_SECRET"), text)
 
 
-def _header_variable(name: str, value: str, token_variable: str) -> str:
+def header_variable(name: str, *, chosen: bool = False) -> str:
+    """The variable for a credential header's value: `KONTRAKT_X_API_KEY`, or with `chosen`
+    (a value the rule sent on purpose) `KONTRAKT_TEST_X_API_KEY`."""
+    stem = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+    return ("KONTRAKT_TEST_" if chosen else "KONTRAKT_") + stem
+
+
+def _header_variable(name: str, value: str, token_variable: str, chosen: bool) -> str:
     """The header's value with its credential as a variable mark (`Bearer <mark>`)."""
     lowered = name.lower()
+    if lowered in ("authorization", "proxy-authorization") and chosen:
+        token_variable = TEST_TOKEN
     if lowered in ("authorization", "proxy-authorization"):
         scheme, _, rest = value.partition(" ")
         if not rest:
@@ -99,7 +109,7 @@ def _header_variable(name: str, value: str, token_variable: str) -> str:
         if scheme.lower() == "basic":
             return f"{scheme} {_mark('KONTRAKT_BASIC')}"
         return f"{scheme} {_mark('KONTRAKT_AUTHORIZATION')}"
-    return _mark("KONTRAKT_" + re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_"))
+    return _mark(header_variable(name, chosen=chosen))
 
 
 def _word(value: str) -> str:
@@ -124,17 +134,21 @@ def curl_line(
     redactor: Redactor,
     *,
     token_variable: str = TOKEN,
+    chosen_headers: Collection[str] = (),
 ) -> str:
     """A curl command for one request: secrets as `${KONTRAKT_...}`, everything else redacted.
 
     `url` and header values are raw (they pass through `redactor` here), `body` is the redacted
     excerpt the evidence shows; `token_variable` names the
-    bearer token (`TEST_TOKEN` when a rule sent a bad token of its own).
+    bearer token (`TEST_TOKEN` when a rule sent a bad token of its own); `chosen_headers`
+    (lower-case names) are credential headers whose value the rule chose itself (an unknown or
+    revoked key), named `KONTRAKT_TEST_<HEADER>`.
     """
     parts = ["curl", "-sS", "-i", "-X", method, _variable_text(redactor.text(url))]
     for name, value in headers:
         if redactor.is_sensitive_header(name):
-            shown = _header_variable(name, value, token_variable)
+            chosen = name.lower() in chosen_headers
+            shown = _header_variable(name, value, token_variable, chosen)
         else:
             shown = _variable_text(redactor.text(value))
         parts += ["-H", f"{name}: {shown}"]
@@ -157,7 +171,13 @@ def export_lines(names: Iterable[str], described: Mapping[str, str] = VARIABLES)
     lines = []
     for name in names:
         meaning = described.get(name)
-        if meaning is None:
+        if meaning is None and name.startswith("KONTRAKT_TEST_"):
+            header = name.removeprefix("KONTRAKT_TEST_").replace("_", "-").lower()
+            meaning = (
+                f"the value this rule sent on purpose in the {header} header (an unknown, "
+                "revoked or otherwise wrong one: the rule's message says which)"
+            )
+        elif meaning is None:
             header = name.removeprefix("KONTRAKT_").replace("_", "-").lower()
             meaning = f"the value of the {header} header from the manifest"
         lines.append(f"export {name}=...  # {meaning}")

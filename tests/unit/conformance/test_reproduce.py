@@ -85,3 +85,11 @@ def test_export_lines_are_placeholders_never_secrets() -> None:
     assert "x-api-key header" in lines[1]
     for secret in (SECRET, API_KEY, CLIENT_SECRET):
         assert not any(secret in line for line in lines)
+
+
+def test_a_key_the_rule_chose_itself_is_not_the_manifests() -> None:
+    line = _line(chosen_headers={"x-api-key"})
+    assert '"X-Api-Key: ${KONTRAKT_TEST_X_API_KEY}"' in line
+    assert '"Authorization: Bearer ${KONTRAKT_TOKEN}"' in line
+    (described,) = export_lines(["KONTRAKT_TEST_X_API_KEY"])
+    assert "sent on purpose in the x-api-key header" in described
