@@ -8,7 +8,8 @@ erroring rule (or a provider that could not be judged), `::warning` for a rule t
 (one resting on kontrakt's own assumption at the default level, or a SHOULD).
 
 An annotation points at the contract line that states the rule (its `x-kontrakt-rules` entry)
-when the contract lies in the working directory, else at the manifest given with `--manifest`.
+when the contract lies in the working directory, else at the manifest (`--manifest`, or the one
+the report names).
 The GitHub composite action (`action.yml`) calls this after certify; the GitLab template reads
 the JUnit report instead. Exit status: 0, or 2 when the report cannot be read.
 """
@@ -166,6 +167,15 @@ def _command(kind: str, message: str, **properties: object) -> str:
     return f"::{kind}{' ' + props if props else ''}::{_escape_data(clipped.strip())}"
 
 
+def _relative(path: str, base: Path) -> str:
+    """`path` relative to `base` when below it (an annotation names a repository path)."""
+    full = Path(path) if Path(path).is_absolute() else base / path
+    try:
+        return full.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
 def _spec_lines(data: Mapping[str, Any], base: Path) -> tuple[str | None, dict[str, int]]:
     """The contract as a path relative to `base` and the line of each rule entry, when the
     contract lies below `base` (an annotation on a file outside the repository shows nowhere)."""
@@ -193,6 +203,8 @@ def workflow_commands(
     """GitHub workflow commands: `::error` per failed or erroring rule, `::warning` per warning."""
     root = base or Path.cwd()
     spec, lines = _spec_lines(data, root)
+    if manifest is None and data.get("manifest"):
+        manifest = _relative(str(data["manifest"]), root)
     profile = data["profile"]
     preflight = data.get("preflight") or {}
     if preflight.get("status") == "cannot-run":

@@ -3,10 +3,14 @@
 A finding is a rule id, a level (error, warning or note), a message, and where it is: a file (a
 path or a URL), the line when known, and the JSON pointer (RFC 6901) into the document. The
 pointer travels twice: as the result's logical location (``fullyQualifiedName`` ``#/paths/...``),
-which a SARIF viewer shows, and as the property ``jsonPointer``, which a script reads. A path
-below the working directory is written relative to ``%SRCROOT%`` so GitHub code scanning can
-place it in the repository; one outside (a contract kontrakt ships in site-packages) stays an
-absolute ``file:`` URI, and a URL stays as it is.
+which a SARIF viewer shows, and as the property ``jsonPointer``, which a script reads.
+
+GitHub code scanning accepts only paths in the repository (an ``https:`` location makes the upload
+fail), so every artifact is a relative reference: a path below the working directory relative to
+``%SRCROOT%``; one below a named root (the contracts kontrakt ships, ``KONTRAKT_SPECS``) relative
+to that root; a URL as ``host[_port]/path``; any other file by its absolute path without the
+leading slash. Whenever the place is not a path of the working directory, the result's property
+``documentUri`` keeps the original URL or path.
 
 Only the standard library is used, so every command can write SARIF with the core install.
 """
@@ -19,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 __all__ = [
     "SARIF_SCHEMA",
@@ -69,18 +74,27 @@ def _is_url(location: str) -> bool:
     return location.split(":", 1)[0].lower() in ("http", "https", "file")
 
 
-def artifact_uri(location: str, base: Path | None = None) -> tuple[str, str | None]:
-    """``(uri, uriBaseId)`` for a path or URL: relative to ``base`` (the working directory) under
-    ``%SRCROOT%`` when it lies below it, else an absolute ``file:`` URI; URLs unchanged."""
+def artifact_uri(
+    location: str, base: Path | None = None, roots: Mapping[str, Path] | None = None
+) -> tuple[str, str | None]:
+    """``(uri, uriBaseId)`` for a path or URL, always a relative reference (see the module's
+    docstring): below ``base`` (the working directory) under ``%SRCROOT%``, below one of ``roots``
+    under its name, else a stand-in path with no base."""
     if _is_url(location):
-        return location, None
+        parts = urlsplit(location)
+        if parts.scheme.lower() != "file":
+            host = (parts.hostname or "") + (f"_{parts.port}" if parts.port else "")
+            return quote(f"{host}{parts.path}".strip("/") or host), None
+        location = parts.path
     root = (base or Path.cwd()).resolve()
     path = Path(location)
     absolute = (path if path.is_absolute() else root / path).resolve()
-    try:
-        return absolute.relative_to(root).as_posix(), SRCROOT
-    except ValueError:
-        return absolute.as_uri(), None
+    for name, folder in ((SRCROOT, root), *(roots or {}).items()):
+        try:
+            return quote(absolute.relative_to(folder.resolve()).as_posix()), name
+        except ValueError:
+            continue
+    return quote(absolute.as_posix().lstrip("/")), None
 
 
 def _fingerprint(finding: Finding, uri: str) -> str:
@@ -89,7 +103,9 @@ def _fingerprint(finding: Finding, uri: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def _result(finding: Finding, index: dict[str, int], base: Path) -> dict[str, Any]:
+def _result(
+    finding: Finding, index: dict[str, int], base: Path, roots: Mapping[str, Path]
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index[finding.rule],
@@ -98,8 +114,11 @@ def _result(finding: Finding, index: dict[str, int], base: Path) -> dict[str, An
     }
     location: dict[str, Any] = {}
     uri = ""
+    properties = dict(finding.properties)
     if finding.file:
-        uri, base_id = artifact_uri(finding.file, base)
+        uri, base_id = artifact_uri(finding.file, base, roots)
+        if base_id != SRCROOT:
+            properties["documentUri"] = finding.file
         artifact: dict[str, Any] = {"uri": uri}
         if base_id is not None:
             artifact["uriBaseId"] = base_id
@@ -114,7 +133,6 @@ def _result(finding: Finding, index: dict[str, int], base: Path) -> dict[str, An
     if location:
         result["locations"] = [location]
     result["partialFingerprints"] = {"kontrakt/v1": _fingerprint(finding, uri)}
-    properties = dict(finding.properties)
     if finding.pointer is not None:
         properties["jsonPointer"] = finding.pointer
     if properties:
@@ -146,13 +164,15 @@ def sarif_log(
     base: Path | None = None,
     successful: bool = True,
     properties: Mapping[str, Any] | None = None,
+    roots: Mapping[str, Path] | None = None,
 ) -> dict[str, Any]:
     """A SARIF 2.1.0 log of one run of ``tool`` (``kontrakt lint``, ...).
 
     Every rule a finding names is listed in the driver (``rules`` describe them; an id without a
     descriptor gets a bare entry). ``successful`` is the invocation's ``executionSuccessful``: false
     when the tool could not do its job (a provider that cannot be judged), not when it found
-    problems.
+    problems. ``roots`` name folders outside the working directory whose files are written
+    relative to them (``{"KONTRAKT_SPECS": Path(...)}``).
     """
     root = (base or Path.cwd()).resolve()
     found = list(findings)
@@ -170,8 +190,11 @@ def sarif_log(
     run: dict[str, Any] = {
         "tool": {"driver": driver},
         "invocations": [{"executionSuccessful": successful}],
-        "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri() + "/"}},
-        "results": [_result(f, index, root) for f in found],
+        "originalUriBaseIds": {
+            name: {"uri": folder.resolve().as_uri() + "/"}
+            for name, folder in {SRCROOT: root, **(roots or {})}.items()
+        },
+        "results": [_result(f, index, root, roots or {}) for f in found],
         "columnKind": "unicodeCodePoints",
     }
     if properties:

@@ -2,9 +2,14 @@
 code-scanning result at the place that states the demand.
 
 That place is the contract the profile ran (the spec file) and the line of the rule's entry in
-`x-kontrakt-rules`, with the pointer `/x-kontrakt-rules/<id>` as the logical location. A preflight
-that finds the provider cannot be judged is one result of its own (`PREFLIGHT`). The report is
-built from the JSON report's dictionary, like every other certify format.
+`x-kontrakt-rules`, with the pointer `/x-kontrakt-rules/<id>` as the logical location, when the
+contract is in the working directory (a repository of contracts, a `--specs` copy). A provider's
+repository usually holds only its manifest: there the results sit on the manifest, which is what
+code scanning can show, and the contract's place stays in the logical location and the property
+`documentUri`. With neither in the working directory, the shipped contract is written relative to
+`KONTRAKT_SPECS`. A preflight that finds the provider cannot be judged is one result of its own
+(`PREFLIGHT`). The report is built from the JSON report's dictionary, like every other certify
+format.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kontrakt.diagnostics import escape as escape_pointer
+from kontrakt.resources import bundled_specs
 from kontrakt.sarif import Finding, RuleDescriptor, SarifLevel, dumps, sarif_log
 from kontrakt.specfile import SpecLoadError, read_spec
 
@@ -26,15 +32,30 @@ def _clause(source: dict[str, Any]) -> str:
     return ", ".join(str(v) for k, v in source.items() if v and k != "url")
 
 
-def sarif_report(data: dict[str, Any]) -> str:
-    """The SARIF 2.1.0 log of a run, from `report_dict`'s dictionary."""
-    spec_path = data["spec"]["path"]
+def _below(path: str | None, base: Path) -> bool:
+    if not path:
+        return False
+    full = Path(path) if Path(path).is_absolute() else base / path
+    return full.resolve().is_relative_to(base)
+
+
+def sarif_report(data: dict[str, Any], base: Path | None = None) -> str:
+    """The SARIF 2.1.0 log of a run, from `report_dict`'s dictionary; ``base`` is the repository
+    (the working directory)."""
+    root = (base or Path.cwd()).resolve()
+    spec_path = data["spec"]["path"] or None
+    manifest = data.get("manifest")
     lines: dict[str, int] = {}
     if spec_path:
         try:
             lines = read_spec(Path(spec_path)).lines
         except SpecLoadError:
             lines = {}
+    # Where the results sit: the contract in the repository, else the manifest there.
+    on_manifest = not _below(spec_path, root) and _below(manifest, root)
+    where = manifest if on_manifest else spec_path
+    if on_manifest:
+        lines = {}
     findings: list[Finding] = []
     preflight = data.get("preflight") or {}
     if preflight.get("status") == "cannot-run":
@@ -43,7 +64,7 @@ def sarif_report(data: dict[str, Any]) -> str:
                 rule="PREFLIGHT",
                 level="error",
                 message=f"cannot run: {preflight['diagnosis']}",
-                file=spec_path,
+                file=where,
                 properties={"curl": [e["curl"] for e in preflight["evidence"][:1]]},
             )
         )
@@ -58,7 +79,7 @@ def sarif_report(data: dict[str, Any]) -> str:
                 level=level,
                 message=f"{rule['verdict'].upper()} [{rule['severity']}, {rule['basis']}] "
                 f"{rule['id']}: {rule['message'] or rule['title']}",
-                file=spec_path,
+                file=where,
                 line=lines.get(pointer),
                 pointer=pointer,
                 properties={
@@ -69,6 +90,7 @@ def sarif_report(data: dict[str, Any]) -> str:
                     "deviations": [d["assumption"] for d in rule["deviations"]],
                     "curl": [e["curl"] for e in rule["evidence"][:1]],
                     "baseUrl": data["provider"]["base_url"],
+                    "contract": spec_path,
                 },
             )
         )
@@ -96,5 +118,7 @@ def sarif_report(data: dict[str, Any]) -> str:
             "level": data["level"],
             "seed": data["seed"],
         },
+        base=root,
+        roots={"KONTRAKT_SPECS": bundled_specs()},
     )
     return dumps(log)

@@ -165,3 +165,9 @@ def test_an_unreadable_report_is_one_line_and_status_2(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, ["ci-summary", str(path)])
         assert result.exit_code == 2
         assert result.stderr.startswith("kontrakt ci-summary: ") and result.stderr.count("\n") == 1
+
+
+def test_annotations_use_the_manifest_the_report_names(tmp_path: Path) -> None:
+    report = _report(manifest=str(tmp_path / "ci" / "bank.yaml"))
+    commands = list(workflow_commands(report, base=tmp_path))
+    assert commands and all(" file=ci/bank.yaml,title=" in c for c in commands)

@@ -47,16 +47,35 @@ def test_the_schema_rejects_what_code_scanning_would() -> None:
         valid(json.dumps(log))
 
 
-def test_artifact_uris(tmp_path: Path) -> None:
+def test_artifact_uris_are_relative_references(tmp_path: Path) -> None:
+    # Code scanning takes repository paths only: never an https: or file: URI.
     inside = tmp_path / "specs" / "a b.yaml"
-    assert artifact_uri(str(inside), tmp_path) == ("specs/a b.yaml", "%SRCROOT%")
+    assert artifact_uri(str(inside), tmp_path) == ("specs/a%20b.yaml", "%SRCROOT%")
     assert artifact_uri("specs/x.yaml", tmp_path) == ("specs/x.yaml", "%SRCROOT%")
-    outside = tmp_path.parent / "elsewhere.yaml"
-    assert artifact_uri(str(outside), tmp_path) == (outside.resolve().as_uri(), None)
-    assert artifact_uri("https://bank.example/openapi.json") == (
-        "https://bank.example/openapi.json",
+    shipped = tmp_path.parent / "site" / "_specs"
+    roots = {"KONTRAKT_SPECS": shipped}
+    assert artifact_uri(str(shipped / "dps/v1/openapi.yaml"), tmp_path, roots) == (
+        "dps/v1/openapi.yaml",
+        "KONTRAKT_SPECS",
+    )
+    outside = (tmp_path.parent / "elsewhere.yaml").resolve()
+    assert artifact_uri(str(outside), tmp_path) == (outside.as_posix().lstrip("/"), None)
+    assert artifact_uri(outside.as_uri(), tmp_path) == (outside.as_posix().lstrip("/"), None)
+    assert artifact_uri("https://bank.example:8443/v2/openapi.json") == (
+        "bank.example_8443/v2/openapi.json",
         None,
     )
+
+
+def test_a_place_outside_the_repository_keeps_its_address(tmp_path: Path) -> None:
+    found = [
+        Finding("R", "error", "m", file="https://bank.example/openapi.json", pointer="/paths"),
+        Finding("R", "error", "m", file=str(tmp_path / "in.yaml"), line=2),
+    ]
+    log = valid(json.dumps(sarif_log("kontrakt test", found, base=tmp_path)))
+    remote, local = log["runs"][0]["results"]
+    assert remote["properties"]["documentUri"] == "https://bank.example/openapi.json"
+    assert "documentUri" not in local.get("properties", {})
 
 
 def test_lint_sarif_places_each_diagnostic() -> None:
@@ -232,15 +251,42 @@ def _rule(rule_id: str, verdict: str) -> dict[str, Any]:
 def test_certify_sarif_points_at_the_rule_entry() -> None:
     spec = REPO / "specs" / "dsop-control" / "v2.0" / "openapi.yaml"
     rules = [_rule("DSOP-ACC-405", "fail"), _rule("DSOP-ACC-406", "pass")]
-    log = valid(sarif_report(_report("failed", rules, str(spec))))
+    log = valid(sarif_report(_report("failed", rules, str(spec)), base=REPO))
     run = log["runs"][0]
     assert run["invocations"][0]["executionSuccessful"] is True
     # Passing rules are described, not reported.
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["DSOP-ACC-405", "DSOP-ACC-406"]
     (only,) = run["results"]
     assert (only["ruleId"], only["level"]) == ("DSOP-ACC-405", "error")
-    region = only["locations"][0]["physicalLocation"]["region"]
-    assert region["startLine"] == _line_of(spec.read_text(), "/x-kontrakt-rules/DSOP-ACC-405")
+    place = only["locations"][0]["physicalLocation"]
+    assert place["artifactLocation"] == {
+        "uri": "specs/dsop-control/v2.0/openapi.yaml",
+        "uriBaseId": "%SRCROOT%",
+    }
+    line = _line_of(spec.read_text(), "/x-kontrakt-rules/DSOP-ACC-405")
+    assert place["region"]["startLine"] == line
+
+
+def test_certify_sarif_in_a_providers_repository_sits_on_the_manifest(tmp_path: Path) -> None:
+    # The provider's repository holds its manifest, not the contract (shipped with kontrakt).
+    spec = REPO / "specs" / "dsop-control" / "v2.0" / "openapi.yaml"
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "bank.yaml").write_text("profile: dsop-control/v2.0\n")
+    report = _report("failed", [_rule("DSOP-ACC-405", "fail")], str(spec))
+    log = valid(sarif_report({**report, "manifest": "ci/bank.yaml"}, base=tmp_path))
+    (only,) = log["runs"][0]["results"]
+    place = only["locations"][0]
+    assert place["physicalLocation"] == {
+        "artifactLocation": {"uri": "ci/bank.yaml", "uriBaseId": "%SRCROOT%"}
+    }
+    assert place["logicalLocations"][0]["fullyQualifiedName"] == "#/x-kontrakt-rules/DSOP-ACC-405"
+    assert only["properties"]["contract"] == str(spec)
+    # Without a manifest there either, the shipped contract relative to KONTRAKT_SPECS.
+    log = valid(sarif_report(report, base=tmp_path))
+    (only,) = log["runs"][0]["results"]
+    artifact = only["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": "dsop-control/v2.0/openapi.yaml", "uriBaseId": "KONTRAKT_SPECS"}
+    assert "KONTRAKT_SPECS" in log["runs"][0]["originalUriBaseIds"]
 
 
 def test_certify_sarif_of_a_run_that_could_not_start() -> None:
