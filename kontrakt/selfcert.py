@@ -8,6 +8,9 @@ reports go to `<out>/<provider>/`, with a certificate per provider that passed: 
 (`make demo`), else unsigned. This module is the one place that joins `kontrakt/sandbox/` and
 `kontrakt/conformance/` (which never import each other): a user certifying their own API needs neither.
 
+Output follows `kontrakt certify`'s: no colour with NO_COLOR, and without a terminal (CI) one
+line per finished rule instead of a progress bar, lines never wrapped.
+
 Exit status 0 when every profile passed, 1 otherwise.
 """
 
@@ -23,13 +26,14 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from kontrakt.conformance.certificate import CertificateError, issue_certificate, load_signer
-from kontrakt.conformance.command import print_certificate
+from kontrakt.conformance.command import print_certificate, rule_lines
 from kontrakt.conformance.manifest import ManifestError, load_manifest
 from kontrakt.conformance.profile import load_profile
 from kontrakt.conformance.report import FORMATS, print_summary, write_reports
 from kontrakt.conformance.runner import run_profile
 from kontrakt.sandbox.keys import keys_dir
 from kontrakt.sandbox.launch import PROVIDERS, Sandbox
+from kontrakt.terminal import make_console, stdout_is_terminal
 
 if TYPE_CHECKING:
     from securesystemslib.signer import CryptoSigner
@@ -118,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         help="generate a throwaway Ed25519 certifier key into --out and sign with it",
     )
     args = parser.parse_args(argv)
-    console = Console()
+    console = make_console()
+    lines = not stdout_is_terminal()  # a CI log: one line per finished rule, no bar
     try:
         signer, public = _signer(args.sign_key, args.out if args.demo_key else None)
     except CertificateError as exc:
@@ -149,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
                 passed = False
                 continue
             profile = load_profile(manifest.profile)
-            result = run_profile(profile, manifest, seed=args.seed, console=console)
+            result = run_profile(
+                profile,
+                manifest,
+                seed=args.seed,
+                console=console,
+                progress=False if lines else None,
+                on_result=rule_lines(profile) if lines else None,
+            )
             written = write_reports(result, args.out / name, list(FORMATS))
             issued = issue_certificate(result, profile, manifest, args.out / name, signer=signer)
             print_summary(console, result, written)
