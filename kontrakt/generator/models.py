@@ -375,6 +375,72 @@ def _mentions_none(node: ast.expr) -> bool:
     )
 
 
+def _validated_defaults(source: str) -> str:
+    """Defaults written as JSON literals for fields typed with a model or enum class.
+
+    datamodel-code-generator writes ``x: Foo = {"a": 1}`` or ``v: Version | None = "RC1"`` (with
+    ``validate_default``): right at run time, a type error to mypy. Such a default becomes a
+    factory that validates the literal into the field's type when an instance is made, so the
+    value is the typed one and each instance gets its own copy.
+    """
+    tree = ast.parse(source)
+    local = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        text = source[starts[line - 1] : starts[line]]
+        return starts[line - 1] + len(text.encode("utf-8")[:column].decode("utf-8"))
+
+    literal = (ast.Dict, ast.List, ast.Constant)
+    edits: list[tuple[int, int, str]] = []
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        for statement in cls.body:
+            value = statement.value if isinstance(statement, ast.AnnAssign) else None
+            if not isinstance(statement, ast.AnnAssign) or not isinstance(value, literal):
+                continue
+            if isinstance(value, ast.Constant) and value.value is None:
+                continue
+            annotation = statement.annotation
+            if (
+                isinstance(annotation, ast.Subscript)
+                and isinstance(annotation.value, ast.Name)
+                and annotation.value.id == "Annotated"
+                and isinstance(annotation.slice, ast.Tuple)
+                and annotation.slice.elts
+            ):
+                annotation = annotation.slice.elts[0]
+            names = {n.id for n in ast.walk(annotation) if isinstance(n, ast.Name)}
+            if not names & local:
+                continue
+            kind = ast.unparse(annotation)
+            start = offset(value.lineno, value.col_offset)
+            end = offset(value.end_lineno or value.lineno, value.end_col_offset or 0)
+            factory = (
+                f"Field(default_factory=lambda: TypeAdapter({kind})"
+                f".validate_python({ast.unparse(value)}))"
+            )
+            edits.append((start, end, factory))
+    if not edits:
+        return source
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text + source[end:]
+    imported = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    missing = [name for name in ("Field", "TypeAdapter") if name not in imported]
+    if missing:
+        anchor = "from __future__ import annotations\n"
+        where = source.find(anchor)
+        where = where + len(anchor) if where >= 0 else 0
+        source = source[:where] + f"from pydantic import {', '.join(missing)}\n" + source[where:]
+    return source
+
+
 def _typed_fields(source: str) -> str:
     """What strict mypy refuses in datamodel-code-generator's output, made explicit.
 
@@ -661,5 +727,5 @@ def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> Models
             Level.WARNING,
             "models",
         )
-    source = _flatten_overrides(_typed_fields(_annotated_constraints(source)))
+    source = _flatten_overrides(_typed_fields(_validated_defaults(_annotated_constraints(source))))
     return ModelsModule(source, tuple(classes))

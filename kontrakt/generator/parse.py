@@ -506,10 +506,15 @@ class _Parser:
             snake_name(n, fallback="param", prefix="p_", reserved=RESERVED_PARAMETERS)
             for n, _ in merged
         ]
+        # Path parameters are named first: a server framework matches a path placeholder to the
+        # argument of that name, so a query `param` beside the path's `{param}` becomes `param_2`.
+        keys = list(merged)
+        order = sorted(range(len(keys)), key=lambda i: keys[i][1] != "path")
+        names = [""] * len(keys)
+        for index, python in zip(order, unique([wanted[i] for i in order]), strict=True):
+            names[index] = python
         found: list[Parameter] = []
-        for ((name, location), (value, ptr)), python in zip(
-            merged.items(), unique(wanted), strict=True
-        ):
+        for ((name, location), (value, ptr)), python in zip(merged.items(), names, strict=True):
             required = value.get("required") is True
             if location == "path" and not required:
                 self.warn(ptr, "path parameter is not marked required; it is treated as required")

@@ -12,6 +12,7 @@ back in document order, so the output is the same as building them one after the
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import os
 import tempfile
@@ -99,6 +100,12 @@ def _check(path: Path) -> _Checked:
     return _Checked(True, validate(document), document)
 
 
+def _document_json(document: Document) -> str:
+    """The source document as JSON text (YAML dates and other scalars as strings)."""
+    text = json.dumps(document.data, ensure_ascii=False, indent=1, default=str)
+    return text + "\n"
+
+
 def _make(document: Document) -> _Made:
     """Build the models, the IR and the files of a loaded ``document``."""
     if external_refs_refused(document.spec):
@@ -116,7 +123,7 @@ def _make(document: Document) -> _Made:
         return _Made(None, None, document.found)
     api = parse(document, models)
     try:
-        package = render_package(api)
+        package = render_package(api, _document_json(document))
     except RenderError as exc:
         document.report("", str(exc), Level.ERROR, "render")
         return _Made(api, None, document.found)

@@ -91,8 +91,12 @@ def _heading(api: Api) -> str:
     return f"{heading} ({api.api_id})" if api.api_id else heading
 
 
-def render_package(api: Api) -> RenderedPackage:
-    """Every file of the package generated for ``api``."""
+def render_package(api: Api, document_json: str | None = None) -> RenderedPackage:
+    """Every file of the package generated for ``api``.
+
+    ``document_json`` is the source document as JSON: shipped as ``openapi.json``, which the
+    generated server serves at ``/openapi.json``.
+    """
     catalogue = api.error_catalogue
     context: dict[str, Any] = {
         "api": api,
@@ -101,7 +105,7 @@ def render_package(api: Api) -> RenderedPackage:
         "error_code_pointer": catalogue.code_pointer if catalogue else None,
         "error_codes": catalogue.codes if catalogue else (),
     }
-    files = (
+    files: tuple[RenderedFile, ...] = (
         RenderedFile("__init__.py", _render("package/__init__.py.jinja", **context)),
         RenderedFile("api.py", _render("package/api.py.jinja", **context)),
         RenderedFile(
@@ -113,6 +117,8 @@ def render_package(api: Api) -> RenderedPackage:
         RenderedFile("models.py", api.models.source),
         RenderedFile("py.typed", ""),
     )
+    if document_json is not None:
+        files += (RenderedFile("openapi.json", document_json),)
     return RenderedPackage(api.package, files)
 
 

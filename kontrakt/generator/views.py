@@ -92,7 +92,13 @@ class OperationView:
     returns_content: bool
     media: tuple[tuple[str, tuple[str, ...]], ...]  # (media type, environments)
     accept: str | None  # what the client asks for
-    parser: str  # parse_json(Model) | no_content | raw_response
+    parser: str  # parse_json(Model) | parse_json_as(special form) | no_content | raw_response
+
+    @property
+    def casts(self) -> bool:
+        """The client method casts `_request`'s result (a type no `type[T]` carries)."""
+        return self.parser.startswith("parse_json_as(")
+
     client_result: str
     secured: bool
     security: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]
@@ -104,6 +110,8 @@ class OperationView:
     required_headers: tuple[str, ...] = ()  # the declared headers marked `required: true`
     # x-kontrakt-batch: (max-items, too-large-status), checked before the body is validated.
     batch: tuple[int, int | None] | None = None
+    # The JSON body type a handler's result is checked against (None: nothing to check).
+    checked: str | None = None
 
     @property
     def styled_params(self) -> tuple[ParamView, ...]:
@@ -159,6 +167,7 @@ class ClientView:
     waits: tuple[WaitView, ...]
     model_names: tuple[str, ...]
     styled: bool = False  # some query parameter is sent per style/explode (`styled`)
+    casts: bool = False  # some operation's result is a special form (`parse_json_as`)
 
 
 def _is_json(media_type: str) -> bool:
@@ -335,6 +344,31 @@ def _freeze(table: dict[str, list[ErrorRow]]) -> tuple[tuple[str, tuple[ErrorRow
     return tuple((trigger, tuple(rows)) for trigger, rows in table.items())
 
 
+def _top_level_members(annotation: str) -> list[str]:
+    """`A | list[B | C]` -> ["A", "list[B | C]"]: the union members outside brackets."""
+    members, depth, current = [], 0, ""
+    for char in annotation:
+        depth += char == "["
+        depth -= char == "]"
+        if char == "|" and depth == 0:
+            members.append(current.strip())
+            current = ""
+        else:
+            current += char
+    members.append(current.strip())
+    return members
+
+
+def _is_class_expression(annotation: str) -> bool:
+    """Whether a type checker reads `annotation` as a value of `type[T]` (a class, `list[X]`),
+    not a special form (`Literal[...]`, `A | B`, `Annotated[...]`)."""
+    members = _top_level_members(annotation)
+    if len(members) != 1:
+        return False
+    head = members[0].split("[", 1)[0]
+    return head.rsplit(".", 1)[-1] not in ("Literal", "Annotated", "Union", "Optional", "Any")
+
+
 def _with_reply(result: str) -> str:
     """`result` or a `rt.Reply` of it, with `None` last (ruff RUF036)."""
     if result == "None":
@@ -352,11 +386,12 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
     if chosen is not None and chosen.type is not None:
         result = chosen.type.annotation
         # `parse_json(Thing | None)` is no `type[T]` to a type checker: the class and a flag.
-        parser = (
-            f"parse_json({result.removesuffix(' | None')}, nullable=True)"
-            if result.endswith(" | None") and result != "None"
-            else f"parse_json({result})"
-        )
+        if not _is_class_expression(result.removesuffix(" | None")):
+            parser = f"parse_json_as({result})"  # the client method casts the result
+        elif result.endswith(" | None") and result != "None":
+            parser = f"parse_json({result.removesuffix(' | None')}, nullable=True)"
+        else:
+            parser = f"parse_json({result})"
         client_result = result
         accept: str | None = chosen.media_type
     elif contents:
@@ -421,6 +456,7 @@ def _operation(api: Api, operation: Operation, handler_class: str) -> OperationV
         batch=(operation.batch.max_items, operation.batch.too_large_status)
         if operation.batch is not None and body is not None
         else None,
+        checked=chosen.type.annotation if chosen is not None and chosen.type is not None else None,
     )
 
 
@@ -567,4 +603,5 @@ def client_view(api: Api) -> ClientView:
         waits=tuple(w for w in waits if w.terminal),
         model_names=api.models.public_names,
         styled=any(p.styled for op in operations for p in op.params),
+        casts=any(op.casts for op in operations),
     )

@@ -137,6 +137,7 @@ def test_foreign_document_generates(name: str, package: str, foreign: tuple[Outc
         "api.py",
         "client.py",
         "models.py",
+        "openapi.json",
         "py.typed",
         "server.py",
     }

@@ -20,6 +20,7 @@ from kontrakt.runtime.client.base import (
     encode_body,
     no_content,
     parse_json,
+    parse_json_as,
     raw_response,
     styled,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "iter_link_pages",
     "no_content",
     "parse_json",
+    "parse_json_as",
     "parse_retry_after",
     "poll",
     "raw_response",

@@ -53,6 +53,7 @@ __all__ = [
     "encode_body",
     "no_content",
     "parse_json",
+    "parse_json_as",
     "raw_response",
     "styled",
 ]
@@ -96,6 +97,19 @@ def parse_json(tp: type[T], *, nullable: bool = False) -> Callable[[httpx.Respon
     def parse(response: httpx.Response) -> T | None:
         value: T | None = adapter.validate_json(response.content)
         return value
+
+    return parse
+
+
+def parse_json_as(tp: Any) -> Callable[[httpx.Response], Any]:
+    """A parser validating a JSON body into a type that is no class (`Literal["x"]`, `A | B`).
+
+    Type checkers cannot carry such a type through `type[T]`; generated code casts the result.
+    """
+    adapter = _adapter(cast(Hashable, tp))
+
+    def parse(response: httpx.Response) -> Any:
+        return adapter.validate_json(response.content)
 
     return parse
 

@@ -5,14 +5,16 @@ generated code: a 503 that succeeds on the second attempt is just a 200 to every
 
 What is retried:
 
-* a response whose status is in `RetryPolicy.statuses` (429 and 5xx gateway errors by default),
-  for methods in `RetryPolicy.methods` (the idempotent ones of RFC 9110 section 9.2.2; POST and
-  PATCH are not retried unless a caller adds them). `Retry-After` (delta-seconds or an HTTP-date,
-  RFC 9110 section 10.2.3) sets the wait, capped at `backoff_max`;
+* a response whose status is in `RetryPolicy.statuses` (429 and 503 by default: the server says
+  it did not act and when to come back), for methods in `RetryPolicy.methods` (the idempotent
+  ones of RFC 9110 section 9.2.2; POST and PATCH are not retried unless a caller adds them).
+  `Retry-After` (delta-seconds or an HTTP-date, RFC 9110 section 10.2.3) sets the wait, capped
+  at `backoff_max`. A 500 is not retried by default: the handler ran and failed, and running it
+  again (three times) rarely helps and may repeat a side effect; add it to `statuses` to opt in;
 * a connection that could not be made (`ConnectError`, `ConnectTimeout`, `PoolTimeout`), for any
   method, because nothing was sent;
-* other transport failures (read timeout, dropped connection) for idempotent methods only, because
-  the server may have acted on the request.
+* other transport failures (read timeout, dropped connection) only with `retry_sent_errors`, and
+  then for idempotent methods only, because the server may have acted on the request.
 
 A request whose body is a one-shot stream is never retried (it cannot be sent again).
 """
@@ -41,7 +43,7 @@ __all__ = [
 logger = logging.getLogger("kontrakt.runtime.client")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 503})
 # Failures before anything reached the server: safe to retry whatever the method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -62,6 +64,7 @@ class RetryPolicy:
     jitter: bool = True
     statuses: frozenset[int] = RETRY_STATUSES
     methods: frozenset[str] = IDEMPOTENT_METHODS
+    retry_sent_errors: bool = False
     rng: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -95,7 +98,9 @@ class RetryPolicy:
     def retries_error(self, request: httpx.Request, exc: Exception) -> bool:
         if not isinstance(exc, httpx.TransportError):
             return False
-        return isinstance(exc, _NOT_SENT) or request.method in self.methods
+        if isinstance(exc, _NOT_SENT):
+            return True
+        return self.retry_sent_errors and request.method in self.methods
 
 
 DEFAULT_RETRY = RetryPolicy()

@@ -50,11 +50,18 @@ from kontrakt.runtime.server.negotiation import (
     Encoder,
     Negotiator,
     Reply,
+    Unchecked,
     choose_media_type,
     empty_response,
     serialize,
 )
-from kontrakt.runtime.server.params import BodyReader, QueryParam, split_styled
+from kontrakt.runtime.server.params import (
+    BodyReader,
+    InvalidResult,
+    QueryParam,
+    check_result,
+    split_styled,
+)
 from kontrakt.runtime.server.security import (
     ApiKeyVerifier,
     JwksCache,
@@ -92,6 +99,7 @@ __all__ = [
     "ErrorTable",
     "ErrorUse",
     "ErrorUseData",
+    "InvalidResult",
     "JwksCache",
     "JwtVerifier",
     "KontraktRoute",
@@ -105,6 +113,8 @@ __all__ = [
     "ServerConfig",
     "ServerErrorMiddleware",
     "TokenError",
+    "Unchecked",
+    "check_result",
     "choose_media_type",
     "claim_at",
     "coerce_code",

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import fastapi.routing
@@ -357,6 +358,22 @@ def install(app: FastAPI, config: ServerConfig, *, check: bool = True) -> None:
         app.add_middleware(BodyLimitMiddleware, config=config)
 
 
+def _serve_document(app: FastAPI, document: Path) -> None:
+    """GET /openapi.json answers with the source document (read once, on first request)."""
+    for original, effective in _effective_routes(app):
+        regex = getattr(effective, "path_regex", None)
+        if isinstance(original, Route) and regex is not None and regex.match("/openapi.json"):
+            return  # the API's own route at that path wins
+    cached: list[bytes] = []
+
+    async def openapi_document(request: Request) -> Response:
+        if not cached:
+            cached.append(document.read_bytes())
+        return Response(cached[0], media_type="application/json")
+
+    app.router.add_route("/openapi.json", openapi_document, methods=["GET"])
+
+
 def create_app(
     routers: Iterable[APIRouter],
     error_style: ErrorStyle,
@@ -366,18 +383,23 @@ def create_app(
     max_body_size: int | None = None,
     sensitive_headers: Iterable[str] = DEFAULT_SENSITIVE_HEADERS,
     check: bool = True,
+    document: Path | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app serving the generated routers with the API's own errors.
 
     FastAPI's own /docs, /redoc and /openapi.json are off unless asked for: the contract is the
-    authored document, and extra paths would answer where the API declares none.
+    authored document, which is what `/openapi.json` serves when `document` (a JSON file) is
+    given, unless the API declares that path itself.
     """
+    own_openapi = "openapi_url" in fastapi_kwargs
     for key in ("openapi_url", "docs_url", "redoc_url"):
         fastapi_kwargs.setdefault(key, None)
     app = FastAPI(**fastapi_kwargs)
     for router in routers:
         app.include_router(router)
+    if document is not None and not own_openapi:
+        _serve_document(app, document)
     config = ServerConfig(
         style=error_style,
         table=error_table,

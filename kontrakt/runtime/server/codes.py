@@ -158,6 +158,7 @@ class ErrorTable:
             _check_trigger(trigger)
             table[trigger] = tuple(_to_use(entry) for entry in entries)
         self._uses = table
+        self.has_codes = any(table.values()) or bool(fallbacks)
         self._fallbacks: dict[str, str | ErrorUse] = {}
         for trigger, target in (fallbacks or {}).items():
             _check_trigger(trigger)

@@ -46,6 +46,11 @@ class ServerConfig:
     max_body_size: int | None = None
     sensitive_headers: frozenset[str] = DEFAULT_SENSITIVE_HEADERS
 
+    @property
+    def has_codes(self) -> bool:
+        """Whether the document names any error code (x-kontrakt-errors or catalogue defaults)."""
+        return any(table.has_codes for table in (self.table, *self.operation_tables.values()))
+
     def tables(self, operation_id: str | None) -> tuple[ErrorTable, ...]:
         """The tables to consult for an operation: its own first, then the API's."""
         own = self.operation_tables.get(operation_id) if operation_id else None
@@ -68,7 +73,12 @@ class ServerConfig:
             found = table.find(trigger, parameter, situation=situation, status=status)
             if found is not None:
                 return found
-        logger.warning("no error code for trigger %s (operation %s)", trigger, operation_id)
+        # Worth a warning only where the document has codes at all: a document without
+        # x-kontrakt error codes answers every error without one, by design.
+        if self.has_codes:
+            logger.warning("no error code for trigger %s (operation %s)", trigger, operation_id)
+        else:
+            logger.debug("no error code for trigger %s (operation %s)", trigger, operation_id)
         return status or TRIGGER_STATUS[trigger], None
 
     def render_problem(self, problem: ApiProblem, operation_id: str | None = None) -> Response:

@@ -20,6 +20,7 @@ __all__ = [
     "Encoder",
     "Negotiator",
     "Reply",
+    "Unchecked",
     "choose_media_type",
     "empty_response",
     "is_json_media_type",
@@ -48,6 +49,17 @@ class Reply(Generic[T]):
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Unchecked(Generic[T]):
+    """A handler's result sent as it is, without the check against the declared response.
+
+    For answers the document itself lets depart from the response schema (DAN's `query`
+    parameter: the answer is the JMESPath projection of the accreditation, not an accreditation).
+    """
+
+    value: T
+
+
 def _unwrap(
     content: Any, headers: Mapping[str, str] | None, required: Sequence[str], status_code: int
 ) -> tuple[Any, dict[str, str] | None]:
@@ -55,6 +67,8 @@ def _unwrap(
     if isinstance(content, Reply):
         merged.update({str(name): str(value) for name, value in content.headers.items()})
         content = content.body
+    if isinstance(content, Unchecked):
+        content = content.value
     if required:
         present = {name.casefold() for name in merged}
         missing = [name for name in required if name.casefold() not in present]

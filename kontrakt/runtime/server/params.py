@@ -23,7 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-__all__ = ["BodyReader", "QueryParam", "split_styled"]
+from kontrakt.runtime.server.negotiation import Reply, Unchecked
+
+__all__ = ["BodyReader", "InvalidResult", "QueryParam", "check_result", "split_styled"]
 
 _DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
 
@@ -211,3 +213,36 @@ class BodyReader:
             return adapter.validate_python(raw)
         except pydantic.ValidationError as exc:
             raise RequestValidationError(_errors(exc, "body"), body=raw) from None
+
+
+class InvalidResult(Exception):
+    """A handler returned something the document does not declare for the response.
+
+    The message names the operation and where the value fails (never the values, which may be
+    personal data); `ServerErrorMiddleware` answers the client with the API's server-error code.
+    """
+
+
+def check_result(result: Any, annotation: Any, *, operation_id: str) -> Any:
+    """`result` unchanged when its body (a `Reply`'s body too) validates as `annotation`.
+
+    An `Unchecked` result is the handler's explicit word that the document allows it.
+
+    Plain data (a dict a handler built) is checked as the client will read it; a model instance
+    of the declared class passes as it is. Raises `InvalidResult` otherwise.
+    """
+    body = result.body if isinstance(result, Reply) else result
+    if isinstance(body, Unchecked):
+        return result
+    try:
+        _adapter(annotation).validate_python(body)
+    except pydantic.ValidationError as exc:
+        where = [
+            "/".join(str(part) for part in error["loc"]) or "(root)"
+            for error in exc.errors(include_url=False, include_input=False)[:3]
+        ]
+        raise InvalidResult(
+            f"{operation_id}: the handler's result does not match the declared response "
+            f"({exc.error_count()} error(s) at {', '.join(where)})"
+        ) from None
+    return result

@@ -475,7 +475,7 @@ class DanProvider:
             return value
         data = _jsonable(value)
         # The runtime serialises whatever the handler returns; the query's result has no model.
-        return cast(T, self._apply(query, data))
+        return cast(T, rt.Unchecked(self._apply(query, data)))
 
     def _apply(self, query: str, data: Any) -> Any:
         """`query` on `data`; an expression failing at run time (a function on the wrong type)

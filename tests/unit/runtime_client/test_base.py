@@ -395,18 +395,22 @@ def test_public_names_are_pinned() -> None:
         "PollTimeout",
         "RetryPolicy",
         "RetryTransport",
+        "Styled",
         "TokenError",
         "TransportError",
         "aiter_items",
         "aiter_link_pages",
         "apoll",
+        "encode_body",
         "iter_items",
         "iter_link_pages",
         "no_content",
         "parse_json",
+        "parse_json_as",
         "parse_retry_after",
         "poll",
         "raw_response",
+        "styled",
     ]
     for name in runtime.__all__:
         assert getattr(runtime, name).__doc__, name

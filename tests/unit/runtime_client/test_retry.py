@@ -123,13 +123,25 @@ def test_unusable_retry_after_falls_back_to_backoff(sleeps: Sleeps) -> None:
     assert sleeps.calls == [0.5]
 
 
-def test_exponential_backoff_on_5xx_then_gives_up(sleeps: Sleeps) -> None:
-    transport, seen = scripted(500, 502, 504, 500)
+def test_exponential_backoff_on_503_then_gives_up(sleeps: Sleeps) -> None:
+    transport, seen = scripted(503, 429, 503, 503)
     policy = RetryPolicy(max_attempts=4, jitter=False)
     response = client(transport, policy, sleeps).get("/x")
-    assert response.status_code == 500  # the last answer is handed back, not an exception
+    assert response.status_code == 503  # the last answer is handed back, not an exception
     assert response.json() == {"n": 4}
     assert sleeps.calls == [0.5, 1.0, 2.0] and len(seen) == 4
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_server_errors_are_not_retried_unless_asked(status: int, sleeps: Sleeps) -> None:
+    # A 500 means the handler ran: sending the GET again would run it again.
+    transport, seen = scripted(status, 200)
+    assert client(transport, NO_JITTER, sleeps).get("/x").status_code == status
+    assert len(seen) == 1
+    transport, seen = scripted(status, 200)
+    opted = RetryPolicy(jitter=False, statuses=frozenset({status, 503}))
+    assert client(transport, opted, sleeps).get("/x").status_code == 200
+    assert len(seen) == 2
 
 
 def test_backoff_is_capped(sleeps: Sleeps) -> None:
@@ -186,12 +198,17 @@ def test_connect_error_is_retried_even_for_post(sleeps: Sleeps) -> None:
     assert seen == ["POST", "POST"] and sleeps.calls == [0.5]
 
 
-def test_read_timeout_is_retried_for_get_only(sleeps: Sleeps) -> None:
-    transport, seen = scripted(httpx.ReadTimeout("slow"), 200)
-    assert client(transport, NO_JITTER, sleeps).get("/x").status_code == 200
+def test_read_timeout_is_retried_only_when_asked_and_for_get_only(sleeps: Sleeps) -> None:
     transport, seen = scripted(httpx.ReadTimeout("slow"), 200)
     with pytest.raises(httpx.ReadTimeout):
-        client(transport, NO_JITTER, sleeps).post("/x")
+        client(transport, NO_JITTER, sleeps).get("/x")
+    assert seen == ["GET"]
+    opted = RetryPolicy(jitter=False, retry_sent_errors=True)
+    transport, seen = scripted(httpx.ReadTimeout("slow"), 200)
+    assert client(transport, opted, sleeps).get("/x").status_code == 200
+    transport, seen = scripted(httpx.ReadTimeout("slow"), 200)
+    with pytest.raises(httpx.ReadTimeout):
+        client(transport, opted, sleeps).post("/x")
     assert seen == ["POST"]
 
 

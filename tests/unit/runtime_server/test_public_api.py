@@ -54,6 +54,12 @@ PUBLIC = {
     "render_errors",
     "required_triggers",
     "serialize",
+    "split_styled",
+    "BodyReader",
+    "QueryParam",
+    "InvalidResult",
+    "check_result",
+    "Unchecked",
     "token_roles",
     "token_scopes",
 }
