@@ -17,7 +17,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from kontrakt.cli import app
-from kontrakt.selfcert import write_matrix
+from kontrakt.sandbox.launch import Sandbox
+from kontrakt.selfcert import MANIFESTS, sandbox_environment, write_matrix
 from tests.e2e._reports import BROKEN, certify, write_manifest
 from tests.e2e._support import serve
 from tests.e2e.levels_profile import LIMITED, TOKEN, Behaviour, levels_app
@@ -141,3 +142,27 @@ def test_make_demo_writes_the_matrix_of_the_providers_it_certified(
     md = (tmp_path / "matrix.md").read_text()
     assert "<th>broken-bank</th>" in html and "| LVL-ROLE | MUST | **fail** |" in md
     assert "Matrix of 1 provider(s)" in out.getvalue()
+
+
+def test_replay_mints_the_bad_tokens_of_a_sandbox_rule_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DAN's invalid-token rule signs an expired token with the sandbox issuer's test key and
+    tampers with a real one: replay makes them anew against the running provider."""
+    rule = "DAN-AUTH-TOKEN-INVALID-401"
+    manifest = MANIFESTS / "sandbox-dan.yaml"
+    with Sandbox.start(["dan"]) as sandbox:
+        env = sandbox_environment(sandbox)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        done = CliRunner().invoke(
+            app, ["certify", str(manifest), "--out", str(tmp_path), "--rules", rule]
+        )
+        assert done.exit_code == 0, done.output
+        replayed = CliRunner().invoke(app, ["replay", str(tmp_path / "report.json"), rule])
+    assert replayed.exit_code == 0, replayed.output
+    assert f"{rule}: was pass" in replayed.output and "now pass" in replayed.output
+    assert "export KONTRAKT_TEST_TOKEN=..." in replayed.output
+    bad_tokens = replayed.output.count('"authorization: Bearer ${KONTRAKT_TEST_TOKEN}"')
+    assert bad_tokens >= 3 and replayed.output.count("-> HTTP 401") >= bad_tokens
+    assert "eyJ" not in replayed.output  # no token, good or bad, is shown
