@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -315,6 +316,24 @@ def _key_no_body(call: Call, answer: Answer, kit: Kit) -> None:
         answer.headers["www-authenticate"] = 'ApiKey realm="sdir"'
 
 
+# 13. the list serves at most 50 a page ----------------------------------------------------------
+
+PAGE_CAP = 50
+
+
+def _capped_page(call: Call, kit: Kit) -> Answer | None:
+    """A larger limit is served as PAGE_CAP (and answered so in `limit`), not refused."""
+    if call.method == "GET" and call.path.rstrip("/") == "/v2/additionalcompetence":
+        query = urllib.parse.parse_qsl(call.query, keep_blank_values=True)
+        capped = []
+        for name, value in query:
+            if name == "limit" and value.isdigit() and int(value) > PAGE_CAP:
+                value = str(PAGE_CAP)
+            capped.append((name, value))
+        call.query = urllib.parse.urlencode(capped)
+    return None
+
+
 # --- the variants --------------------------------------------------------------------------------
 
 VALIDATION_400 = (
@@ -461,6 +480,25 @@ GOOD: tuple[GoodVariant, ...] = (
         strict=("SDIR-AUTH-KEY-REQUIRED", "SDIR-AUTH-KEY-VALID"),
         on_answer=_key_no_body,
     ),
+    GoodVariant(
+        "list-capped-50",
+        "the list serves at most 50 reports a page: a larger limit is applied as 50 and "
+        "answered limit=50, not refused; clients walk by the items received",
+        "A-SDIR-019 (v2; Sdir documents no paging parameters, FACTS §9)",
+        (
+            "SDIR-LIST-PAGE",
+            "SDIR-LIST-LIMITS",
+            "SDIR-LIST-ORDER",
+            "SDIR-LIST-FROM-DATE",
+            "SDIR-READ-BACK",
+            "SDIR-READ-OWN-ONLY",
+            "SDIR-BATCH-ATOMIC",
+            "SDIR-PREVALIDATE-NO-STORE",
+        ),
+        strict=("SDIR-LIST-PAGE", "SDIR-LIST-LIMITS"),
+        on_request=_capped_page,
+        versions=("v2",),
+    ),
 )
 
 # One provider making every compatible choice at once: the status changes before the codes are
@@ -477,6 +515,7 @@ ALL_AT_ONCE: tuple[str, ...] = (
     "code-list-wrapped",
     "created-at-utc",
     "key-failure-problem",
+    "list-capped-50",
     "own-error-codes",
     "aspnet-validation-problem",
 )

@@ -258,7 +258,10 @@ BASIS: dict[str, tuple[str, str]] = {
         "REST: all-or-nothing batches",
         "A-SDIR-031 (404), A-SDIR-006 (index), A-SDIR-005",
     ),
-    "SDIR-LIST-PAGE": ("AC 2021: the list of reported items (the document's page)", ""),
+    "SDIR-LIST-PAGE": (
+        "AC 2021: the list of reported items (the document's page)",
+        "A-SDIR-019 (a page capped below the limit asked)",
+    ),
     "SDIR-LIST-ORDER": ("paging returns each report once", "A-SDIR-019 (order)"),
     "SDIR-LIST-LIMITS": (
         "DT: a fromDate that is no ISO date, an organisation number of 5 digits (2xx fails)",

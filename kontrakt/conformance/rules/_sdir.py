@@ -407,16 +407,25 @@ class Api:
         return answer, body
 
     def list_all(self, **params: Any) -> tuple[list[dict[str, Any]], list[ProbeResponse]]:
-        """Every item of the v2 list (walking offset/limit), and the pages as evidence."""
+        """Every item of the v2 list and the pages as evidence. Walks the pages the provider
+        really serves: offset advances by the items received (a provider may cap limit below
+        the document's maximum), until an empty page, `count` reached, or a page with nothing
+        new (a provider ignoring offset)."""
         maximum = int(self.parameter(LIST, "limit").get("maximum", 100))
         found: list[dict[str, Any]] = []
         pages: list[ProbeResponse] = []
-        for page in range(MAX_PAGES):
-            answer, body = self.page(**params, offset=page * maximum, limit=maximum)
+        seen: set[Any] = set()
+        offset = 0
+        for _ in range(MAX_PAGES):
+            answer, body = self.page(**params, offset=offset, limit=maximum)
             pages.append(answer)
             items = body["items"]
-            found.extend(items)
-            if len(items) < maximum:
+            new = [i for i in items if not isinstance(i, dict) or i.get("uid") not in seen]
+            seen.update(i.get("uid") for i in items if isinstance(i, dict))
+            found.extend(new)
+            offset += len(items)
+            count = body.get("count")
+            if not new or (isinstance(count, int) and offset >= count):
                 return found, pages
         raise NotApplicable(f"the list holds more than {MAX_PAGES} pages; not walked")
 
@@ -1686,9 +1695,21 @@ def list_page(ctx: RuleContext, api: Api) -> None:
         )
         ctx.expect_status(answer, 200)
         body = ctx.expect_valid(answer, LIST)
-        if body["offset"] != offset or body["limit"] != limit or len(body["items"]) > limit:
+        applied = body["limit"]
+        if body["offset"] != offset or len(body["items"]) > applied:
             raise ctx.fail(f"offset/limit {offset}/{limit} not applied", answer)
-        if len(body["items"]) != max(0, min(limit, body["count"] - offset)):
+        if applied != limit:
+            # Sdir publishes no paging (FACTS §9): a provider serving fewer per page than asked,
+            # and saying so in `limit`, differs only from kontrakt's range 1..100 (A-SDIR-019).
+            if not 1 <= applied < limit:
+                raise ctx.fail(f"limit={limit} is answered limit={applied}", answer)
+            ctx.deviate(
+                api.assumed("list-paging"),
+                f"limit={limit} is capped at {applied}; kontrakt proposes serving up to it",
+                answer,
+            )
+            ctx.reading(f"the provider caps a page at {applied} reports and answers the cap")
+        if len(body["items"]) != max(0, min(applied, body["count"] - offset)):
             raise ctx.fail("items do not hold min(limit, count - offset) reports", answer)
         counts.add(body["count"])
     ctx.judged([c for c in counts if c > 1], "two or more reports to page through")
