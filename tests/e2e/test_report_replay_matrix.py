@@ -58,6 +58,8 @@ def test_the_report_records_what_replay_needs_and_curl_lines_name_the_tokens(
     assert re.search(r'<details class="rule" id="rule-LVL-ROLE"[^>]* open>', html)
     assert re.search(r'<details class="rule" id="rule-LVL-NAMES"[^>]*"MUST">', html)  # closed
     assert "default: warn / strict: fail" in html  # both levels where they differ
+    junit = reports["broken"].with_name("junit.xml").read_text()
+    assert junit.count("export KONTRAKT_TEST_TOKEN=...") == 1  # LVL-ROLE's case only
 
 
 def test_replay_passes_once_the_provider_is_fixed(

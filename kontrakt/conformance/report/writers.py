@@ -194,6 +194,10 @@ def _junit(data: dict[str, Any]) -> bytes:
             )
             for e in rule["evidence"]
         )
+        # A CI page shows one test case at a time: each carries the lines its curl lines need.
+        exports = export_lines(variables_in(e["curl"] for e in rule["evidence"]))
+        if exports:
+            evidence = "\n".join(exports) + "\n\n" + evidence
         verdict = rule["verdict"]
         if verdict == "fail":
             node = ET.SubElement(case, "failure", message=rule["message"], type="fail")
