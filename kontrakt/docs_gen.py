@@ -183,6 +183,8 @@ _FIELD_NOTES = {
     "base_url": "the provider's test environment: its base URL including the API's base path",
     "headers": "extra headers sent on every request (e.g. a RequesterID the API demands)",
     "decryption_key": "the consumer's private key (PEM) to read encrypted application/jose bodies",
+    "decryption_keys": "further consumers' private keys (PEM) by credential role, tried after "
+    "decryption_key",
     "fixtures": "test data in the provider's test environment; each profile's page lists the names",
     "capabilities": "what the provider offers (each profile's page lists them); leave out to "
     "claim every capability; a rule whose capability is not listed is not-applicable",

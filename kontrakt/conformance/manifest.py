@@ -193,6 +193,12 @@ class Manifest(_Model):
     )
     headers: dict[str, str] = Field(default_factory=dict)
     decryption_key: Path | None = None
+    decryption_keys: dict[str, Path] = Field(
+        default_factory=dict,
+        description="the private keys (PEM) of further consumers' encryption certificates, by "
+        "credential role (e.g. oed: keys/digdir-enc.pem): a bank encrypts each consumer's "
+        "answers to that consumer's own certificate; tried after decryption_key",
+    )
     negative_auth: NegativeAuth = Field(default_factory=NegativeAuth)
     fixtures: dict[str, FixtureValue] = Field(default_factory=dict)
     capabilities: list[str] | None = None
@@ -402,6 +408,11 @@ def _paths(manifest: Manifest, base: Path, problems: list[str], single_auth: boo
         update["decryption_key"] = resolve(
             manifest.decryption_key, "decryption_key", private_key=True
         )
+    if manifest.decryption_keys:
+        update["decryption_keys"] = {
+            role: resolve(path, f"decryption_keys.{role}", private_key=True)
+            for role, path in manifest.decryption_keys.items()
+        }
     if manifest.metadata_snapshot is not None:
         update["metadata_snapshot"] = resolve(manifest.metadata_snapshot, "metadata_snapshot")
     if manifest.negative_auth.signing_key is not None:

@@ -214,6 +214,25 @@ def starter_manifest(profile: Profile) -> str:
         )
     for role in roles:
         lines.extend(_role_lines(role, oauth, commented_key=not any(r.required for r in roles)))
+    lines.extend(
+        [
+            "# Tokens the suite mints itself (expired, another audience, another issuer) for the",
+            "# 401 rules: only with a TEST identity provider's signing key; without it those rules",
+            "# are not-applicable.",
+            "# negative_auth:",
+            "#   signing_key: keys/test-idp.pem   # the test identity provider's private key (PEM)",
+            f"#   kid: {FILL_IN}                 # the key id the provider finds it under",
+        ]
+    )
+    if "application/jose" in json.dumps(spec.data.get("paths") or {}):
+        lines.extend(
+            [
+                "# Encrypted bodies (application/jose, production): the private key of the main",
+                "# consumer's encryption certificate, and of each further consumer's by its role.",
+                "# decryption_key: keys/consumer-enc.pem",
+                "# decryption_keys: {oed: keys/digdir-enc.pem}",
+            ]
+        )
     fixtures = sorted(rule_set.fixtures.values(), key=lambda f: (not f.required, f.name))
     lines.append("# Test data in the provider's test environment (synthetic values only).")
     if fixtures:

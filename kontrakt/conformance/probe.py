@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -41,6 +42,7 @@ __all__ = [
     "ProbeResponse",
     "ProviderUnreachable",
     "ReadOnlyViolation",
+    "jwe_decrypter",
 ]
 
 EXCERPT_BYTES = 2048
@@ -209,12 +211,15 @@ JWE_ALGORITHMS = [
 ]
 
 
-def _jwe_decrypter(path: Any) -> Callable[[bytes], bytes]:
+def jwe_decrypter(path: Any, *others: Any) -> Callable[[bytes], bytes]:
+    """Decrypts a compact JWE with the key at `path`, else with the first of `others` that can
+    (further consumers' keys: each consumer's answers are encrypted to its own certificate)."""
     from joserfc import jwe
+    from joserfc.errors import JoseError
     from joserfc.jwe import JWERegistry
     from joserfc.jwk import RSAKey
 
-    key = RSAKey.import_key(path.read_bytes())
+    keys = [RSAKey.import_key(Path(item).read_bytes()) for item in (path, *others)]
     # joserfc accepts only its "recommended" algorithms unless told otherwise; RSA-OAEP-256
     # with A128CBC-HS256 (what DSOP consumers use) is not among them. Its default ciphertext
     # cap (64 KiB) would refuse a page of 1000 transactions, which the publishers ask for; the
@@ -225,13 +230,23 @@ def _jwe_decrypter(path: Any) -> Callable[[bytes], bytes]:
     def decrypt(data: bytes) -> bytes:
         # One key, not a key set: a provider may name the consumer's certificate in the JWE
         # header's kid (its own CertPub identifier); the manifest's PEM file carries no kid.
-        result = jwe.decrypt_compact(data.strip(), key, registry=registry)
+        for key in keys[:-1]:
+            try:
+                result = jwe.decrypt_compact(data.strip(), key, registry=registry)
+                break
+            except (JoseError, ValueError):
+                continue
+        else:
+            result = jwe.decrypt_compact(data.strip(), keys[-1], registry=registry)
         plaintext = result.plaintext
         if plaintext is None:
             raise ValueError("empty JWE")
         return plaintext
 
     return decrypt
+
+
+_jwe_decrypter = jwe_decrypter  # the earlier private name
 
 
 class Probe:
@@ -247,6 +262,7 @@ class Probe:
         redactor: Redactor | None = None,
         transport: httpx.BaseTransport | None = None,
         decryption_key: Any = None,
+        decryption_keys: Sequence[Any] = (),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -265,7 +281,8 @@ class Probe:
         )
         self._deadline = Deadline()
         self.failures_in_a_row = 0
-        self._decrypt = _jwe_decrypter(decryption_key) if decryption_key is not None else None
+        keys = [key for key in (decryption_key, *decryption_keys) if key is not None]
+        self._decrypt = jwe_decrypter(*keys) if keys else None
         self.sent = 0
         self._last_start: float | None = None
         self.exchanges: list[Exchange] = []

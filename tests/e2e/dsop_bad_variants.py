@@ -314,6 +314,7 @@ class Variant:
     fixtures: Mapping[str, Any] = field(default_factory=dict)
     deviates: tuple[str, ...] = ()
     throttled: bool = False
+    decryption_keys: Mapping[str, Path] = field(default_factory=dict)  # manifest, by role
 
     def app(self, context: SandboxContext) -> ASGIApp:
         options = {"page_size": 10, "accounts_page_size": 5, **self.bank}

@@ -18,8 +18,11 @@ docs/dsop-rule-proofs.md.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -360,6 +363,51 @@ def _jwe_named_key_thousand(scope: Scope, status: int, kind: str, body: bytes) -
     return status, kind, token.encode()
 
 
+@cache
+def _digdir_key() -> Path:
+    """A second consumer certificate's private key (Digdir's, for OED), made once per run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    folder = Path(tempfile.mkdtemp(prefix="kontrakt-digdir-key-"))
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "digdir-enc.pem"
+    path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def _own_key_per_consumer(scope: Scope, status: int, kind: str, body: bytes) -> Any:
+    """Production: the OED consumer's (Digdir's) answers encrypted to Digdir's own certificate,
+    not to the key the main (Skatteetaten) client reads."""
+    from joserfc import jwe
+    from joserfc.jwk import RSAKey
+
+    from kontrakt.conformance import auth as tokens
+
+    if status != 200 or kind != "application/jose":
+        return None
+    value = header(scope, "authorization") or ""
+    try:
+        consumer = tokens.claims_of(value[7:]).get("consumer") or {}
+    except ValueError:
+        return None
+    # The sandbox's OED client holds the synthetic organisation 310000035 (clients.yaml).
+    if str(consumer.get("ID", "")).rpartition(":")[2] not in ("310000035", "974720760"):
+        return None
+    key = RSAKey.import_key(_digdir_key().read_bytes())
+    protected = {"alg": "RSA-OAEP-256", "enc": "A128CBC-HS256", "cty": "application/json"}
+    token = jwe.encrypt_compact(
+        protected, bad._decrypt(body), key, algorithms=["RSA-OAEP-256", "A128CBC-HS256"]
+    )
+    return status, kind, token.encode()
+
+
 def _audience_list(context: SandboxContext) -> Hook:
     """The bank's gateway passes a valid token on with `aud` as a list holding its audience and
     another (RFC 7519 §4.1.3 allows an array); the bank accepts it when its own is among them."""
@@ -621,6 +669,21 @@ GOOD: tuple[GoodVariant, ...] = (
         "production: answers Accept: application/json with an encrypted application/jose body",
         "FACTS §1 Test-env plaintext: plaintext must not work in production (how is open)",
         ("DSOP-PLAINTEXT-TEST-ONLY", "DSOP-JWE-*"),
+        compatible=False,  # the production environment
+    ),
+    GoodVariant(
+        _v(
+            "production-own-key-per-consumer",
+            manifest="production",
+            environment="production",
+            response=lambda context: _own_key_per_consumer,
+            decryption_keys={"oed": _digdir_key()},
+        ),
+        "production: encrypts the OED consumer's (Digdir's) answers to Digdir's own "
+        "certificate; the manifest gives that key as decryption_keys.oed",
+        "FACTS §1 JWE key discovery: the bank encrypts to the certificate CertPub holds for the "
+        "consumer's organisation number",
+        ("DSOP-SERVICE-OED", "DSOP-JWE-*"),
         compatible=False,  # the production environment
     ),
     GoodVariant(

@@ -206,6 +206,7 @@ def variant_manifest(
             "auth": _client(sandbox, client_id, secret),
             "credentials": credentials,
             "decryption_key": str(bad.KEYS / "client.pem"),
+            "decryption_keys": {role: str(path) for role, path in variant.decryption_keys.items()},
             "negative_auth": {
                 "wrong_scope": {"scope": "bits:kundeforhold"},
                 "signing_key": str(bad.KEYS / "issuer.pem"),

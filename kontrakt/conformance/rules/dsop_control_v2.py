@@ -112,7 +112,7 @@ from urllib.parse import quote, unquote, urlsplit
 from kontrakt.conformance import auth as tokens
 from kontrakt.conformance import extradition
 from kontrakt.conformance.fuzz import run_schemathesis
-from kontrakt.conformance.probe import Probe, ProbeResponse
+from kontrakt.conformance.probe import Probe, ProbeResponse, jwe_decrypter
 from kontrakt.conformance.registry import NotApplicable, RuleContext, RuleError, RuleSet
 from kontrakt.conformance.spec import HTTP_METHODS, Spec
 
@@ -906,6 +906,17 @@ def jwe_to_consumer_key(ctx: RuleContext) -> None:
         )
     answer = _jwe_answer(ctx)
     answer.json()  # a ProbeError (fail) when the consumer's key cannot decrypt it
+    if ctx.manifest.decryption_keys:
+        # The probe also tries the other consumers' keys: this answer must open with the main
+        # consumer's own.
+        try:
+            jwe_decrypter(ctx.manifest.decryption_key)(answer.content)
+        except Exception as exc:
+            raise ctx.fail(
+                "the main consumer's JWE is not encrypted to its own key (decryption_key: "
+                f"{type(exc).__name__}); another consumer's key opens it",
+                answer,
+            ) from None
 
 
 @rule("DSOP-PLAINTEXT-TEST-ONLY")
