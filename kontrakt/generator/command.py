@@ -51,12 +51,17 @@ def generate_command(
         bool,
         typer.Option("--allow-outside-refs", help="Read $ref files outside the document's folder."),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print errors and the summary line only, no warnings."),
+    ] = False,
 ) -> None:
     """Generate typed models, FastAPI server stubs and httpx clients from OpenAPI 3.0/3.1 documents.
 
     Each document becomes one package in --out (named after x-kontrakt-api.id, else the file).
     Warnings (unsupported constructs, with their JSON pointer) are printed and do not stop
-    generation; any error does, and then nothing is written.
+    generation; any error does, and then nothing is written. The output folder's README.md names
+    each package's document and the command that regenerates the folder.
     """
     from kontrakt.diagnostics import format_text
     from kontrakt.generator.pipeline import generate
@@ -65,8 +70,9 @@ def generate_command(
     set_ref_policy(allow_remote=allow_remote_refs, allow_outside=allow_outside_refs)
     _exit_without_collecting()
     outcome = generate(specs or [Path("specs")], out, check=check)
-    if outcome.diagnostics:
-        typer.echo(format_text(outcome.diagnostics), err=True)
+    shown = outcome.errors if quiet else outcome.diagnostics
+    if shown:
+        typer.echo(format_text(shown), err=True)
     errors = len(outcome.errors)
     warnings = len(outcome.diagnostics) - errors
     counts = f"{errors} error(s), {warnings} warning(s)"
@@ -79,7 +85,7 @@ def generate_command(
             typer.echo(outcome.diff, nl=False)
             typer.echo(
                 f"kontrakt generate --check: {out} differs from what the documents produce "
-                "(run `make generate` and commit the result)",
+                "(run the same command without --check and commit the result)",
                 err=True,
             )
             raise typer.Exit(1)

@@ -15,6 +15,7 @@ import gc
 import json
 import multiprocessing
 import os
+import shlex
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,10 +24,16 @@ from pathlib import Path
 
 from kontrakt.diagnostics import Diagnostic, Level
 from kontrakt.generator.ir import Api
-from kontrakt.generator.load import Document, load
+from kontrakt.generator.load import Document, load, source_label
 from kontrakt.generator.models import ModelsError, build_models
 from kontrakt.generator.parse import parse, plan_hoisting
-from kontrakt.generator.render import RenderedPackage, RenderError, render_package, render_root
+from kontrakt.generator.render import (
+    RenderedPackage,
+    RenderError,
+    RootView,
+    render_package,
+    render_root,
+)
 from kontrakt.generator.validate import validate
 from kontrakt.generator.write import WriteError, compare, stage, write
 from kontrakt.lint import external_refs_refused
@@ -267,6 +274,20 @@ def _built(result: Built | _Checked | _Made | _Raised | None) -> Built:
     return result
 
 
+def _root_view(paths: Sequence[Path], out: Path, owners: dict[str, Path]) -> RootView:
+    """The README's facts: which document each package came from and the command (as run from
+    the working directory) that regenerates the folder."""
+    words = shlex.join(["kontrakt", "generate", *(source_label(p) for p in paths), "--out"])
+    try:
+        folder = shlex.quote(out.resolve().relative_to(Path.cwd().resolve()).as_posix())
+    except ValueError:  # outside the working directory: no machine's absolute path in the output
+        folder = "<this folder>"
+    return RootView(
+        sources=tuple((name, source_label(path)) for name, path in owners.items()),
+        regenerate=f"{words} {folder}",
+    )
+
+
 def generate(
     paths: Sequence[Path], out: Path, *, check: bool = False, jobs: int | None = None
 ) -> Outcome:
@@ -298,7 +319,7 @@ def generate(
     if outcome.errors:
         return outcome
     try:
-        root_files = render_root()
+        root_files = render_root(_root_view(paths, out, owners))
         if check:
             with tempfile.TemporaryDirectory(prefix="kontrakt-check-") as tmp:
                 stage(packages, root_files, Path(tmp))

@@ -25,6 +25,7 @@ __all__ = [
     "RenderError",
     "RenderedFile",
     "RenderedPackage",
+    "RootView",
     "render_package",
     "render_root",
 ]
@@ -122,9 +123,19 @@ def render_package(api: Api, document_json: str | None = None) -> RenderedPackag
     return RenderedPackage(api.package, files)
 
 
-def render_root() -> tuple[RenderedFile, ...]:
+@dataclass(frozen=True)
+class RootView:
+    """What the output folder's README says: each package's document and the command that
+    regenerates the folder (paths as `source_label` shows them, never absolute)."""
+
+    sources: tuple[tuple[str, str], ...] = ()  # (package, document)
+    regenerate: str = "kontrakt generate specs --out generated"
+
+
+def render_root(view: RootView | None = None) -> tuple[RenderedFile, ...]:
     """The files of the output folder itself: a namespace ``__init__.py`` and a README."""
+    view = view or RootView()
     return (
         RenderedFile("__init__.py", _render("root/__init__.py.jinja")),
-        RenderedFile("README.md", _render("root/README.md.jinja")),
+        RenderedFile("README.md", _render("root/README.md.jinja", view=view)),
     )

@@ -173,3 +173,22 @@ def test_certify_quiet_keeps_only_the_summary(manifest: Path) -> None:
     assert any(line.startswith("profile levels/v1: FAILED") for line in lines)
     assert "FAIL LVL-ROLE" in done.stdout
     assert ESC not in done.stdout + done.stderr
+
+
+def test_the_readme_of_a_generated_folder_names_the_users_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kontrakt.generator.pipeline import generate
+
+    monkeypatch.chdir(tmp_path)
+    document = tmp_path / "contracts" / "my-api.yaml"
+    document.parent.mkdir()
+    document.write_bytes((REPO / "tests/golden/specs/petstore-expanded.yaml").read_bytes())
+    assert generate([Path("contracts/my-api.yaml")], Path("src/gen"), jobs=1).written
+    readme = (tmp_path / "src/gen/README.md").read_text(encoding="utf-8")
+    assert "kontrakt generate contracts/my-api.yaml --out src/gen" in readme
+    assert re.search(r"^\| `\w+` \| `contracts/my-api\.yaml` \|$", readme, re.MULTILINE)
+    assert "`pip install kontrakt`" in readme
+    assert "specs/" not in readme and "make " not in readme
+    init = (tmp_path / "src/gen/__init__.py").read_text(encoding="utf-8")
+    assert "specs/" not in init and "make " not in init
