@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import jwt
 from starlette.types import ASGIApp
 
 import kontrakt.sandbox.sdir as sdir_provider
@@ -334,6 +335,33 @@ def _capped_page(call: Call, kit: Kit) -> Answer | None:
     return None
 
 
+# 14. a token expired a little while ago is still taken (clock skew) ---------------------------
+
+SKEW = 305  # ASP.NET Core JwtBearer's default ClockSkew (5 minutes), and a clock 5 s behind
+
+
+def _clock_skew(call: Call, kit: Kit) -> Answer | None:
+    """A correctly signed token of the right issuer that expired less than SKEW seconds ago is
+    taken as valid (served with a fresh token); every other token goes to the sandbox as is."""
+    header = call.headers.get("authorization", "")
+    if not header.lower().startswith("bearer ") or kit.claims(header) is not None:
+        return None
+    issuer = kit.sandbox.context.issuer
+    try:
+        jwt.decode(
+            header[7:],
+            issuer.signing_key.public_key(),
+            algorithms=["RS256"],
+            audience=kit.sandbox.url("sdir"),
+            issuer=issuer.issuer_url,
+            leeway=SKEW,
+        )
+    except jwt.PyJWTError:
+        return None
+    call.headers["authorization"] = f"Bearer {kit.token()}"
+    return None
+
+
 # --- the variants --------------------------------------------------------------------------------
 
 VALIDATION_400 = (
@@ -499,6 +527,15 @@ GOOD: tuple[GoodVariant, ...] = (
         on_request=_capped_page,
         versions=("v2",),
     ),
+    GoodVariant(
+        "token-clock-skew",
+        "a token that expired up to 5 minutes ago is still taken (ASP.NET Core's default "
+        "ClockSkew), with the provider's clock 5 s behind the suite's",
+        "reading: Maskinporten's text demands exp in the future but sets no tolerance for clock "
+        "skew (MP; FACTS §8)",
+        ("SDIR-AUTH-TOKEN-VALID",),
+        on_request=_clock_skew,
+    ),
 )
 
 # One provider making every compatible choice at once: the status changes before the codes are
@@ -516,6 +553,7 @@ ALL_AT_ONCE: tuple[str, ...] = (
     "created-at-utc",
     "key-failure-problem",
     "list-capped-50",
+    "token-clock-skew",
     "own-error-codes",
     "aspnet-validation-problem",
 )

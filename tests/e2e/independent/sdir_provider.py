@@ -11,7 +11,8 @@ obvious way. Each open choice, with the clause it rests on:
    base URL a client is given carries that prefix.
 2. Every call needs ``Ocp-Apim-Subscription-Key`` (REST page "Authentication with API-key") and
    ``Authorization: Bearer`` with a Maskinporten-style RS256 JWT (FACTS §3 [GS]). The token is
-   checked against a JWKS: signature, ``exp``, ``iss``; ``aud`` is not required (Maskinporten
+   checked against a JWKS: signature, ``exp`` (with ASP.NET Core's default 5-minute clock
+   skew: Maskinporten's text sets no tolerance), ``iss``; ``aud`` is not required (Maskinporten
    sets it only when a resource is asked for, FACTS §8). A missing or unknown key answers 401 in
    the Azure APIM gateway's own shape ``{"statusCode": 401, "message": ...}`` (FACTS §8
    [APIM401]), checked before the token.
@@ -344,6 +345,9 @@ class Provider:
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True)
         self.flaws = flaws
         self.order = order
+        # ASP.NET Core's JwtBearer default ClockSkew (5 minutes): Sdir's backend is .NET and
+        # Maskinporten's text sets no tolerance, so a token expired less long ago is still taken.
+        self.leeway = 300
         self.vessels = vessels  # IMO number or call sign -> the owner's organisation number
         self.register = Register()
 
@@ -372,6 +376,7 @@ class Provider:
                 signing.key,
                 algorithms=["RS256"],
                 issuer=self.issuer,
+                leeway=self.leeway,
                 options={
                     "require": ["exp", "iss"],
                     "verify_aud": False,
