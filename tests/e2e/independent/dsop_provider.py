@@ -67,14 +67,20 @@ Open choices, each resting on the clause that leaves it open:
     manage is not listed and answers 404 ACC-003 (as an unknown reference); the period must lie
     within last calendar year (F§6 "1 Jan - 31 Dec of the last calendar year", read as a bound).
 22. FI-Utlegg: fromDate = toDate = today; OnlyPrimaryOwner=true only (F§6).
-23. Politi-Utlevering is not offered (no extradition-order trust set up): its mandate is
-    unknown here (400 ACC-001).
+23. Politi-Utlevering: the extradition order (AdditionalReferenceID, type pol1) is verified as
+    F§6.1 lists (PS256 key by kid, x5c chain to the configured root, subject OU/CN, every claim
+    present, UUIDs, version 1.0.0, reason matching the mandate, at most 90 days valid, fromDate
+    at most 10 years back). An order the bank cannot trust is 403 ACC-011 (not authorised);
+    an order that does not fit the request (mandate, PartyID, period, OnlyPrimaryOwner) is 400
+    ACC-001 (an invalid combination); an endpoint the order does not cover is 403 ACC-011
+    (explicit). The reason sentences are configuration (not public).
 18. Response header casing: this provider sends `X-Correlation-ID` (mixed case) back with the
     request's CorrelationID on every answer (nothing in the documents asks for it or forbids it).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -87,6 +93,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import NameOID
 from joserfc import jwe
 from joserfc.jwe import JWERegistry
 from joserfc.jwk import RSAKey
@@ -224,7 +233,38 @@ MANDATES = {
         "vergemålsforskriften § 20a (1) b-e",
     ],
     "Konkursbehandling": ["kkl. §156 (3) og (4), jf. kkfor.§21"],
+    "Politi-Utlevering": [
+        "Straffeprosessloven §210 (3) første punktum",
+        "Straffeprosessloven §210 (3) andre punktum",
+    ],
 }
+# operation -> the extradition order's flag for it (F§6.1 payload)
+ORDER_FLAGS = {
+    "accounts": "accountList",
+    "details": "accountDetails",
+    "transactions": "transactions",
+    "cards": "cards",
+    "roles": "roles",
+}
+ORDER_CLAIMS = (
+    "extraditionOrderID",
+    "version",
+    "partyID",
+    "mandate",
+    "reason",
+    "fromDate",
+    "toDate",
+    "onlyPrimaryOwner",
+    "accountList",
+    "accountDetails",
+    "transactions",
+    "cards",
+    "roles",
+    "district",
+    "approval",
+    "caseID",
+    "exp",
+)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 REFERENCE_TYPES = {"Politi-Utlevering": "pol1", "Vergekontroll": "srf"}
 REQUESTER_REQUIRED = {"Skatt-Kontroll", "Politi-Utlevering"}
@@ -386,6 +426,19 @@ class BankConfig:
     rate_window_seconds: float = 60.0
     page_size: int = 1000
     leeway_seconds: int = 5
+    politi: PolitiTrust | None = None  # without it Politi-Utlevering is refused (403 ACC-011)
+
+
+@dataclass
+class PolitiTrust:
+    """What the bank's test environment trusts for extradition orders (F§6.1): the signing keys
+    by kid (Politiet's JWKS), the root the x5c chain must end in, each mandate's reason."""
+
+    keys: dict[str, Any]  # kid -> RSA public key
+    root: x509.Certificate
+    reasons: dict[str, str]  # mandate (plain) -> the fixed reason sentence
+    common_name: str = "Godkjenning av utleveringspålegg TEST"
+    unit: str = "Påtalemyndigheten"
 
 
 class ProviderError(Exception):
@@ -413,6 +466,7 @@ class Call:
     start: dt.date
     end: dt.date
     guardian: str | None = None
+    order: dict[str, Any] | None = None  # Politi: the verified extradition order
 
 
 class Bank:
@@ -542,6 +596,13 @@ class Bank:
             if not valid_person_number(reference):
                 raise ProviderError(400, "ACC-001", "AdditionalReferenceID er ikke et fødselsnr.")
             guardian = reference
+        order = None
+        if kind == "pol1":
+            order = self.verify_order(reference, mandate)
+            if not order.get(ORDER_FLAGS[endpoint]):
+                raise ProviderError(
+                    403, "ACC-011", "Utleveringspålegget omfatter ikke endepunktet."
+                )
         if service in REQUESTER_REQUIRED and not headers.get("RequesterID", "").strip():
             raise ProviderError(400, "ACC-001", "Header RequesterID mangler.")
         if endpoint not in ENDPOINTS_BY_SERVICE[service]:
@@ -564,10 +625,94 @@ class Bank:
                 raise ProviderError(400, "ACC-001", "Perioden må ligge i fjoråret.")
         elif service in ("OED", "Konkursbehandling") and end != self.today:
             raise ProviderError(400, "ACC-001", "toDate må være dagens dato.")
-        return Call(service, start, end, guardian)
+        elif service == "Politi-Utlevering" and order is not None:
+            oldest = self.today.replace(year=self.today.year - 10)
+            ordered = (order["_from"], order["_to"])
+            if start < oldest or start < ordered[0] or end > ordered[1]:
+                raise ProviderError(400, "ACC-001", "Perioden ligger utenfor utleveringspålegget.")
+        return Call(service, start, end, guardian, order)
+
+    def verify_order(self, token: str, mandate: str) -> dict[str, Any]:
+        """The extradition order (a PS256 JWS), checked as F§6.1 lists; 403 ACC-011 when it
+        cannot be trusted, 400 ACC-001 when it does not fit the request."""
+        trust = self.config.politi
+        if trust is None:
+            raise ProviderError(403, "ACC-011", "Banken tar ikke imot utleveringspålegg.")
+
+        def refuse(why: str) -> ProviderError:
+            return ProviderError(403, "ACC-011", f"Utleveringspålegget er ikke gyldig: {why}.")
+
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise refuse("ikke en JWS") from None
+        key = trust.keys.get(str(header.get("kid")))
+        if header.get("alg") != "PS256" or key is None:
+            raise refuse("ukjent nøkkel eller algoritme")
+        chain = header.get("x5c")
+        if not isinstance(chain, list) or not chain:
+            raise refuse("mangler sertifikatkjede")
+        try:
+            certificates = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in chain]
+            for child, parent in zip(certificates, [*certificates[1:], trust.root], strict=True):
+                child.verify_directly_issued_by(parent)
+        except (ValueError, TypeError, InvalidSignature):
+            raise refuse("sertifikatkjeden ender ikke i rotsertifikatet") from None
+        leaf = certificates[0]
+        names = {a.oid: a.value for a in leaf.subject}
+        if (
+            names.get(NameOID.COMMON_NAME) != trust.common_name
+            or names.get(NameOID.ORGANIZATIONAL_UNIT_NAME) != trust.unit
+            or leaf.public_key().public_numbers() != key.public_numbers()
+        ):
+            raise refuse("feil sertifikat")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=["PS256"], options={"require": ["exp"]}
+            )
+        except jwt.PyJWTError as exc:
+            raise refuse(type(exc).__name__) from None
+        missing = [name for name in ORDER_CLAIMS if name not in claims]
+        if missing:
+            raise refuse(f"mangler {', '.join(missing[:3])}")
+        flags = ("accountList", "accountDetails", "transactions", "cards", "roles")
+        if (
+            not _UUID.fullmatch(str(claims["extraditionOrderID"]))
+            or not _UUID.fullmatch(str(claims["caseID"]))
+            or claims["version"] != "1.0.0"
+            or not isinstance(claims["onlyPrimaryOwner"], bool)
+            or not all(isinstance(claims[flag], bool) for flag in flags)
+            or claims["accountList"] is not True
+        ):
+            raise refuse("feil format på innholdet")
+        plain = {_normal_mandate(m): m for m in MANDATES["Politi-Utlevering"]}
+        ordered = plain.get(_normal_mandate(str(claims["mandate"])))
+        if ordered is None or trust.reasons.get(ordered) != claims["reason"]:
+            raise refuse("hjemmel og begrunnelse stemmer ikke")
+        try:
+            claims["_from"] = dt.date.fromisoformat(str(claims["fromDate"]))
+            claims["_to"] = dt.date.fromisoformat(str(claims["toDate"]))
+            approved = dt.datetime.fromisoformat(
+                str(claims["approval"]["approvalTimestamp"]).replace("Z", "+00:00")
+            )
+        except (ValueError, TypeError, KeyError):
+            raise refuse("ugyldige datoer") from None
+        if approved.tzinfo is None:
+            approved = approved.replace(tzinfo=dt.UTC)
+        expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+        now = dt.datetime.now(dt.UTC)
+        if expires - approved > dt.timedelta(days=90) or not approved <= now <= expires:
+            raise refuse("gyldighetstiden er feil")
+        if claims["_from"] < self.today.replace(year=self.today.year - 10):
+            raise refuse("fromDate går mer enn ti år tilbake")
+        if _normal_mandate(str(claims["mandate"])) != mandate:
+            raise ProviderError(400, "ACC-001", "Legal-Mandate er ikke pålegget sitt.")
+        return claims
 
     def party_checks(self, call: Call, party: str) -> None:
-        """The service's rules that depend on the party (death, ruling, guardianship)."""
+        """The service's rules that depend on the party (death, ruling, guardianship, order)."""
+        if call.order is not None and str(call.order["partyID"]) != party:
+            raise ProviderError(400, "ACC-001", "PartyID er ikke partyID i utleveringspålegget.")
         if call.service == "OED":
             died = DEATHS.get(party)
             if died is None:
@@ -657,6 +802,12 @@ class Bank:
         only_primary = raw.lower() == "true"
         if call.service in ONLY_PRIMARY_OWNER and not only_primary:
             raise ProviderError(400, "ACC-001", "Tjenesten tillater bare OnlyPrimaryOwner=true.")
+        if (
+            call.order is not None
+            and call.order.get("onlyPrimaryOwner") is True
+            and not only_primary
+        ):
+            raise ProviderError(400, "ACC-001", "Pålegget tillater bare OnlyPrimaryOwner=true.")
         self.party_checks(call, party)
         if party == FAULTY:
             raise ProviderError(500, "ACC-500", "Kontosystemet svarer ikke; prøv igjen senere.")

@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from joserfc import jwe
 from joserfc.jwe import JWERegistry
 from joserfc.jwk import RSAKey
@@ -51,7 +54,53 @@ CLIENTS = {
     "digdir-oed-test": Client("oed-secret", "974720760", frozenset({SCOPE})),
     "srf-verge-test": Client("verge-secret", "986186999", frozenset({SCOPE})),
     "brreg-konkurs-test": Client("konkurs-secret", "974760673", frozenset({SCOPE})),
+    "politi-test": Client("politi-secret", "915429785", frozenset({SCOPE})),
 }
+ORDER_KID = "politi-finans-test-1"
+REASONS = {  # each mandate's fixed reason sentence (ours: the real ones are not public)
+    "Straffeprosessloven §210 (3) første punktum": "Opplysningene trengs i en straffesak.",
+    "Straffeprosessloven §210 (3) andre punktum": "Opplysningene trengs for å finne en savnet.",
+}
+
+
+def _certificate(
+    subject: x509.Name,
+    key: rsa.RSAPrivateKey,
+    issuer: x509.Name,
+    signer: rsa.RSAPrivateKey,
+    *,
+    ca: bool,
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(signer, hashes.SHA256())
+    )
+
+
+def _politi_trust(keys: Path) -> bank.PolitiTrust:
+    """A TEST root and Politiet's TEST order-signing certificate under it (F§6.1 subject)."""
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Testrot for banken")])
+    root = _certificate(root_name, root_key, root_name, root_key, ca=True)
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Påtalemyndigheten"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Godkjenning av utleveringspålegg TEST"),
+        ]
+    )
+    leaf = _certificate(leaf_name, leaf_key, root_name, root_key, ca=False)
+    _pem(leaf_key, keys / "politi-eo.pem")
+    (keys / "politi-eo.crt.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    return bank.PolitiTrust({ORDER_KID: leaf_key.public_key()}, root, dict(REASONS))
 
 
 ENCRYPTION_ORGS = {
@@ -59,9 +108,15 @@ ENCRYPTION_ORGS = {
     "digdir": bank.DIGDIR,
     "srf": ("986186999",),
     "brreg": ("974760673",),
+    "politiet": ("915429785",),
 }
 # The credential role of each further consumer -> its organisation's key file.
-DECRYPTION_KEYS = {"oed": "digdir", "vergekontroll": "srf", "konkursbehandling": "brreg"}
+DECRYPTION_KEYS = {
+    "oed": "digdir",
+    "vergekontroll": "srf",
+    "konkursbehandling": "brreg",
+    "politi_utlevering": "politiet",
+}
 
 
 @dataclass
@@ -106,6 +161,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             jwks_url=issuer_url + "/jwks",
             encryption_keys=certificates,
             rate_limits={"skatt-throttled": 5},
+            politi=_politi_trust(keys),
         )
         app = bank.create_app(config)
         with serve(app) as provider_url:
@@ -169,6 +225,7 @@ def manifest(world: World, **overrides: Any) -> Manifest:
             "oed": _client(world, "digdir-oed-test"),
             "vergekontroll": _client(world, "srf-verge-test"),
             "konkursbehandling": _client(world, "brreg-konkurs-test"),
+            "politi_utlevering": _client(world, "politi-test"),
         },
         "decryption_key": str(world.keys / "skatteetaten-enc.pem"),
         "decryption_keys": {
@@ -193,7 +250,12 @@ def manifest(world: World, **overrides: Any) -> Manifest:
             "party_partial": bank.PARTIAL,
             "fault_party": bank.FAULTY,
             "load_requests": 20,
+            "extradition_order_key": str(world.keys / "politi-eo.pem"),
+            "extradition_order_certificates": [str(world.keys / "politi-eo.crt.pem")],
+            "extradition_order_kid": ORDER_KID,
+            "extradition_order_reasons": REASONS,
             "consumers": {
+                "Politi-Utlevering": {"party_with_accounts": bank.KARI},
                 "FI-Utlegg": {"party_with_accounts": bank.KARI},
                 "OED": {
                     "party_with_accounts": bank.ARNE,
@@ -223,6 +285,7 @@ def manifest(world: World, **overrides: Any) -> Manifest:
             "service:OED",
             "service:Vergekontroll",
             "service:Konkursbehandling",
+            "service:Politi-Utlevering",
             "services",
         ],
     }
@@ -360,6 +423,35 @@ def _throttle_503(original: Any) -> Any:
     return throttle
 
 
+def _order_unverified(original: Any) -> Any:
+    """Reads the extradition order without checking its signature or chain."""
+
+    def verify_order(token: str, mandate: str) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+        claims["_from"] = dt.date.fromisoformat(str(claims["fromDate"]))
+        claims["_to"] = dt.date.fromisoformat(str(claims["toDate"]))
+        return claims
+
+    return verify_order
+
+
+def _order_flags_ignored(original: Any) -> Any:
+    def verify_order(token: str, mandate: str) -> dict[str, Any]:
+        claims: dict[str, Any] = original(token, mandate)
+        return {**claims, **dict.fromkeys(bank.ORDER_FLAGS.values(), True)}
+
+    return verify_order
+
+
+def _order_party_ignored(original: Any) -> Any:
+    def party_checks(call: Any, party: str) -> None:
+        if call.order is not None:
+            call = dataclasses.replace(call, order={**call.order, "partyID": party})
+        original(call, party)
+
+    return party_checks
+
+
 @dataclass(frozen=True)
 class Defect:
     name: str
@@ -390,6 +482,13 @@ DEFECTS = (
         verdict="warn",
     ),
     Defect("guardian-sees-unmanaged", None, _guardian_sees_all, ("DSOP-VERGE-SCOPE",)),
+    Defect(
+        "order-signature-unchecked", "verify_order", _order_unverified, ("DSOP-POLITI-EO-SIG*",)
+    ),
+    Defect("order-flags-ignored", "verify_order", _order_flags_ignored, ("DSOP-ACC-403-EO-*",)),
+    Defect(
+        "order-party-ignored", "party_checks", _order_party_ignored, ("DSOP-POLITI-EO-REQUEST*",)
+    ),
 )
 
 
