@@ -51,7 +51,9 @@ def use_color_env() -> None:
     rich_utils.COLOR_SYSTEM = None
 
 
-def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console:
+def make_console(
+    *, stderr: bool = False, file: TextIO | None = None, highlight: bool = True
+) -> Console:
     """A rich console on stdout (or stderr, or `file`) that follows the colour setting and, when
     it is not a terminal, prints every line whole (no wrapping at 80 columns)."""
     from rich.console import Console
@@ -62,6 +64,7 @@ def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console
         stderr=stderr,
         color_system=None if off else "auto",
         no_color=True if off else None,
+        highlight=highlight,
     )
     # Not `console.is_terminal`: FORCE_COLOR makes rich call a CI log a terminal, and the log
     # still must not be wrapped at rich's default 80 columns.

@@ -69,13 +69,12 @@ def replay_command(
     Exit status: 0 it passes now, 1 it still fails (or warns, or errs), 2 bad input, 3 the
     provider cannot be judged.
     """
-    from rich.console import Console
-
     from kontrakt.conformance.manifest import ManifestError, load_manifest
     from kontrakt.conformance.profile import load_profile
     from kontrakt.conformance.reproduce import export_lines, variables_in
     from kontrakt.conformance.runner import run_profile
     from kontrakt.conformance.spec import SpecError
+    from kontrakt.terminal import make_console
 
     data = _read_report(report)
     old = next((r for r in data["rules"] if isinstance(r, dict) and r.get("id") == rule_id), None)
@@ -113,11 +112,12 @@ def replay_command(
     level: Level = "strict" if data.get("level") == "strict" else "default"
     recorded_seed = data.get("seed")
     seed = recorded_seed if isinstance(recorded_seed, int) else 0
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     result = run_profile(
         profile, loaded, seed=seed, console=err, level=level, progress=False, keep_evidence=True
     )
-    out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    out = make_console(file=sys.stdout, highlight=False)
+    out.soft_wrap = True  # a reproduction line is copied whole, terminal or not
     was = f"{old.get('verdict')} ({data.get('finished_at') or data.get('started_at')})"
     if result.cannot_run or result.unreachable or not result.results:
         diagnosis = result.preflight.diagnosis if result.preflight is not None else None
