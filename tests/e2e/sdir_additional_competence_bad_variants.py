@@ -491,6 +491,15 @@ def _owner_ignored(call: Call, kit: Kit) -> Answer | None:
     return None
 
 
+def _many_owner_ignored(call: Call, kit: Kit) -> Answer | None:
+    """v1's several-by-uid read answers whichever organisation owns the reports (here: the
+    other ship owner's), while the read of one report still checks the owner."""
+    several = call.path.rstrip("/") == "/v1/additionalcompetence" and "uid=" in call.query
+    if call.method == "GET" and several:
+        call.headers["authorization"] = f"Bearer {kit.organisation_token(OTHER_OWNER)}"
+    return None
+
+
 def with_role(
     name: str, token: Callable[[Kit], str], *, drop_fixtures: tuple[str, ...] = ()
 ) -> Callable[[Manifest, Kit], Manifest]:
@@ -990,6 +999,19 @@ VARIANTS: tuple[Variant, ...] = (
             drop_fixtures=("foreign_report_uid",),
         ),
         notes={"role": "credentials.other_owner creates the report; no foreign_report_uid"},
+    ),
+    Variant(
+        "foreign-reports-by-uid",
+        ("SDIR-READ-OWN-ONLY",),
+        ("SDIR-NOT-FOUND",),
+        _many_owner_ignored,
+        versions=("v1",),
+        manifest=with_role(
+            "other_owner",
+            lambda kit: kit.organisation_token(OTHER_OWNER),
+            drop_fixtures=("foreign_report_uid",),
+        ),
+        notes={"role": "credentials.other_owner creates the report; read back through ?uid="},
     ),
 )
 

@@ -1167,7 +1167,8 @@ def _foreign_report(ctx: RuleContext, api: Api) -> str:
 
 @check("SDIR-READ-OWN-ONLY")
 def read_own_only(ctx: RuleContext, api: Api) -> None:
-    """Another organisation's report: not readable (404 proposed), and absent from the v2 list."""
+    """Another organisation's report: not readable (404 proposed), not answered by v1's
+    several-by-uid read, and absent from the v2 list."""
     uid = _foreign_report(ctx, api)
     answer = api.read(uid)
     if answer.status < 300:
@@ -1178,6 +1179,14 @@ def read_own_only(ctx: RuleContext, api: Api) -> None:
         what="another organisation's report",
         status_assumption=str(ctx.rule.assumption_id),
     )
+    if api.has(MANY) and ctx.has_capability(f"endpoint:{MANY}"):
+        # v1's several-by-uid read is a read too (CRS: answered only for one's own reports).
+        many = api.probe.request("GET", api.path_of(MANY), params={"uid": [uid]})
+        body = _body(many) if many.status < 300 else None
+        if isinstance(body, list) and any(
+            isinstance(r, dict) and r.get("uid") == uid for r in body
+        ):
+            raise ctx.fail("another organisation's report is answered by uid=", many)
     if api.lists():
         items, pages = api.list_all()
         if any(i.get("uid") == uid for i in items):
