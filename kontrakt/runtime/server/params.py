@@ -180,7 +180,7 @@ class BodyReader:
     async def __call__(self, request: Request) -> Any:
         essence = _essence(request.headers.get("content-type", ""))
         body = await request.body()
-        if not body and not essence:
+        if not body:  # no body, whatever the Content-Type says: absent, as FastAPI reads JSON
             if self.required:
                 raise RequestValidationError(
                     [{"type": "missing", "loc": ("body",), "msg": "Field required"}]

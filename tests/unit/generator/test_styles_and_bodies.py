@@ -215,6 +215,13 @@ def test_optional_form_body_goes_as_a_form(package: tuple[ModuleType, ModuleType
     assert got["body"] == models.Filter(a="x&y", b=3)
 
 
+def test_an_absent_optional_body_reaches_the_handler_as_none(
+    package: tuple[ModuleType, ModuleType],
+) -> None:
+    got, wire = _run(package, "make_thing")
+    assert wire.sent[0].content == b"" and got["body"] is None
+
+
 @pytest.mark.parametrize(
     ("media", "body", "expected"),
     [
