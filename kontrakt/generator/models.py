@@ -417,10 +417,7 @@ def _validated_defaults(source: str) -> str:
             kind = ast.unparse(annotation)
             start = offset(value.lineno, value.col_offset)
             end = offset(value.end_lineno or value.lineno, value.end_col_offset or 0)
-            factory = (
-                f"Field(default_factory=lambda: TypeAdapter({kind})"
-                f".validate_python({ast.unparse(value)}))"
-            )
+            factory = f"Field(default_factory=lambda: _typed_default({kind}, {ast.unparse(value)}))"
             edits.append((start, end, factory))
     if not edits:
         return source
@@ -432,13 +429,29 @@ def _validated_defaults(source: str) -> str:
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
+    # One validator per type, built on first use: a factory runs for every instance made
+    # without the field, and building a TypeAdapter costs far more than using one.
+    first = next(n for n in tree.body if isinstance(n, ast.ClassDef))
+    at = starts[first.lineno - 1 - len(first.decorator_list)]
+    helper = (
+        "@functools.cache\n"
+        "def _adapter(tp: Any) -> TypeAdapter[Any]:\n"
+        "    return TypeAdapter(tp)\n\n\n"
+        "def _typed_default(tp: Any, value: Any) -> Any:\n"
+        '    """A default given as JSON, validated into its field\'s type."""\n'
+        "    return _adapter(tp).validate_python(value)\n\n\n"
+    )
+    source = source[:at] + helper + source[at:]
     missing = [name for name in ("Field", "TypeAdapter") if name not in imported]
+    lines = ["import functools\n"]
     if missing:
-        anchor = "from __future__ import annotations\n"
-        where = source.find(anchor)
-        where = where + len(anchor) if where >= 0 else 0
-        source = source[:where] + f"from pydantic import {', '.join(missing)}\n" + source[where:]
-    return source
+        lines.append(f"from pydantic import {', '.join(missing)}\n")
+    if "Any" not in imported:
+        lines.append("from typing import Any\n")
+    anchor = "from __future__ import annotations\n"
+    where = source.find(anchor)
+    where = where + len(anchor) if where >= 0 else 0
+    return source[:where] + "".join(lines) + source[where:]
 
 
 def _typed_fields(source: str) -> str:
