@@ -662,6 +662,18 @@ def _list_to_404(keys: Sequence[str], path_test: Callable[[str], bool]) -> Respo
     return json_hook(hook)
 
 
+def _whole_history(scope: Scope) -> Scope:
+    """A one-day /transactions request widened to the last ten years (the period ignored)."""
+    start, end = param(scope, "fromDate"), param(scope, "toDate")
+    if not str(scope["path"]).rstrip("/").endswith("/transactions") or start is None:
+        return scope
+    if start != end:
+        return scope
+    today = datetime.date.today()
+    widened = with_param(scope, "fromDate", (today - datetime.timedelta(days=3600)).isoformat())
+    return with_param(widened, "toDate", today.isoformat())
+
+
 def _per_account_path(path: str) -> bool:
     return path.rstrip("/").rsplit("/", 1)[-1] in ("transactions", "cards", "roles")
 
@@ -1306,6 +1318,12 @@ VARIANTS: tuple[Variant, ...] = (
         "answers 404 instead of empty transactions, cards or roles",
         ("DSOP-EMPTY-LIST-200",),
         response=_w(_list_to_404(("transactions", "paymentCards", "roles"), _per_account_path)),
+    ),
+    Variant(
+        "transactions-outside-period",
+        "answers a one-day transactions request with the account's transactions of ten years",
+        ("DSOP-EMPTY-LIST-200",),
+        request=_r(_whole_history),
     ),
     Variant(
         "open-with-end-date",

@@ -1709,6 +1709,31 @@ def empty_accounts_200(ctx: RuleContext) -> None:
         raise ctx.fail("the party without accounts got a non-empty account list", answer)
 
 
+def _transactions_on_day(
+    ctx: RuleContext, answer: ProbeResponse, items: list[Any], day: dt.date, operation: str
+) -> None:
+    """A list asked for one day holds that day's transactions only: one dated neither booked
+    nor valued on the day is outside the period (the endpoint returns the transactions of the
+    period, OAS2 summary), so the day had no hits and the list should have been empty."""
+    outside = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        dates = {
+            str(item[name])[:10]
+            for name in ("bookingDate", "valueDate")
+            if isinstance(item.get(name), str)
+        }
+        if dates and day.isoformat() not in dates:
+            outside.append(f"{item.get('transactionIdentifier')} ({', '.join(sorted(dates))})")
+    if outside:
+        raise ctx.fail(
+            f"{operation} for {day} to {day} lists {len(outside)} transaction(s) dated outside "
+            f"the period, e.g. {outside[0]}: a day without hits is an empty list",
+            answer,
+        )
+
+
 @rule("DSOP-EMPTY-LIST-200")
 def empty_lists_200(ctx: RuleContext) -> None:
     service = _service(ctx)
@@ -1746,6 +1771,8 @@ def empty_lists_200(ctx: RuleContext) -> None:
             raise ctx.fail(f"{operation}: {key} is not a list", answer)
         if not value:
             empty += 1
+        elif key == "transactions":
+            _transactions_on_day(ctx, answer, value, day, operation)
     if empty == 0:
         raise NotApplicable(f"no list of account_reference was empty on {day}; set quiet_date")
     ctx.note(f"{empty} empty list(s) answered 200 on {day}")

@@ -452,6 +452,22 @@ def _order_party_ignored(original: Any) -> Any:
     return party_checks
 
 
+def _period_ignored(original: Any) -> Any:
+    """Lists the account's transactions of every period, whatever fromDate/toDate ask."""
+
+    def list_transactions(request: Any, caller: Any) -> Any:
+        body = original(request, caller)
+        provider: bank.Bank = list_transactions.provider  # type: ignore[attr-defined]
+        call = provider.common(request, caller, "transactions")
+        account, _ = provider.account_for(request, call)
+        if "pageToken" not in request.query_params:
+            every = account.transactions[: provider.config.page_size]
+            body["transactions"] = [{k: v for k, v in t.items() if k != "_day"} for t in every]
+        return body
+
+    return list_transactions
+
+
 @dataclass(frozen=True)
 class Defect:
     name: str
@@ -472,6 +488,9 @@ DEFECTS = (
         ("DSOP-EMPTY-ACCOUNTS-200",),
     ),
     Defect("throttled-503-without-body", "throttle", _throttle_503, ("DSOP-ACC-429",)),
+    Defect(
+        "transactions-outside-period", "list_transactions", _period_ignored, ("DSOP-EMPTY-LIST*",)
+    ),
     Defect("oed-serves-cards", None, _oed_serves_cards, ("DSOP-SERVICE-OED",)),
     # The Konkurs page: the bank "should" confirm the bankruptcy - a SHOULD, so a warning.
     Defect(
