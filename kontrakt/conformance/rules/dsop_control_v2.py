@@ -958,7 +958,7 @@ def plaintext_test_only(ctx: RuleContext) -> None:
 # --- schema -------------------------------------------------------------------------------------
 
 
-def _without_nulls(node: Any, name: str = "") -> tuple[Any, set[str]]:
+def _without_nulls(node: Any) -> tuple[Any, set[str]]:
     """`node` with every object member whose value is null left out, and those members' names."""
     dropped: set[str] = set()
     if isinstance(node, dict):
@@ -967,13 +967,13 @@ def _without_nulls(node: Any, name: str = "") -> tuple[Any, set[str]]:
             if value is None:
                 dropped.add(str(key))
                 continue
-            kept[key], inner = _without_nulls(value, str(key))
+            kept[key], inner = _without_nulls(value)
             dropped |= inner
         return kept, dropped
     if isinstance(node, list):
         items = []
         for value in node:
-            item, inner = _without_nulls(value, name)
+            item, inner = _without_nulls(value)
             items.append(item)
             dropped |= inner
         return items, dropped
