@@ -208,13 +208,13 @@ def test_check_reports_a_diff_and_writes_nothing(written: Path) -> None:
     before = _snapshot(written)
     outcome = generate(SPECS, written, check=True)
     assert not outcome.written
-    assert "--- kontrakt/generated/golden_rules_v1/models.py" in outcome.diff
+    assert "--- generated/golden_rules_v1/models.py" in outcome.diff
     assert "-# an older generation" in outcome.diff
     assert _snapshot(written) == before
     (written / "golden_rules_v1" / "models.py").unlink()
     (written / "golden_rules_v1" / "py.typed").unlink()
     outcome = generate(SPECS, written, check=True)
-    assert "--- /dev/null\n+++ kontrakt/generated/golden_rules_v1/py.typed" in outcome.diff
+    assert "--- /dev/null\n+++ generated/golden_rules_v1/py.typed" in outcome.diff
 
 
 def test_cli_generate_and_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
