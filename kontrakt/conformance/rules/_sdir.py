@@ -1168,7 +1168,7 @@ def _foreign_report(ctx: RuleContext, api: Api) -> str:
 @check("SDIR-READ-OWN-ONLY")
 def read_own_only(ctx: RuleContext, api: Api) -> None:
     """Another organisation's report: not readable (404 proposed), not answered by v1's
-    several-by-uid read, and absent from the v2 list."""
+    several-by-uid read, not replaced by v1's updates, and absent from the v2 list."""
     uid = _foreign_report(ctx, api)
     answer = api.read(uid)
     if answer.status < 300:
@@ -1179,6 +1179,7 @@ def read_own_only(ctx: RuleContext, api: Api) -> None:
         what="another organisation's report",
         status_assumption=str(ctx.rule.assumption_id),
     )
+    _no_foreign_update(ctx, api, uid)
     if api.has(MANY) and ctx.has_capability(f"endpoint:{MANY}"):
         # v1's several-by-uid read is a read too (CRS: answered only for one's own reports).
         many = api.probe.request("GET", api.path_of(MANY), params={"uid": [uid]})
@@ -1191,6 +1192,33 @@ def read_own_only(ctx: RuleContext, api: Api) -> None:
         items, pages = api.list_all()
         if any(i.get("uid") == uid for i in items):
             raise ctx.fail("the foreign report appears in the organisation's list", *pages[-3:])
+
+
+def _no_foreign_update(ctx: RuleContext, api: Api, uid: str) -> None:
+    """v1: an update naming another organisation's report, one or in a batch, is refused (FAQ:
+    only the vessel's ship owner reports; 404 as for a read proposed, A-SDIR-013)."""
+    if ctx.manifest.limits.read_only:
+        ctx.note("read_only: updates of the foreign report not tried")
+        return
+    own = str(ctx.rule.assumption_id)
+    if api.has(UPDATE) and ctx.has_capability(f"endpoint:{UPDATE}"):
+        answer = _put(api, uid, api.item())
+        if answer.status < 300:
+            raise ctx.fail("an update of another organisation's report is accepted", answer)
+        api.refused(
+            answer, 404, what="an update of another organisation's report", status_assumption=own
+        )
+    if api.has(UPDATE_BATCH) and ctx.has_capability(f"endpoint:{UPDATE_BATCH}"):
+        body = [api.item(uid=uid)]
+        answer = api.probe.request("PUT", api.path_of(UPDATE_BATCH), json_body=body)
+        if answer.status < 300:
+            raise ctx.fail("a batch update of another organisation's report is accepted", answer)
+        api.refused(
+            answer,
+            404,
+            what="a batch update of another organisation's report",
+            status_assumption=own,
+        )
 
 
 # === transport and errors =======================================================================

@@ -388,7 +388,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "SDIR-READ-OWN-ONLY",
         "MUST",
-        "Reads return only reports the calling organisation submitted; another organisation's report is not answered to it (kontrakt proposes 404, as if it did not exist) and is absent from a list.",
+        "Reads return only reports the calling organisation submitted, and no update replaces another organisation's report; another organisation's report is not answered to it, one or by uid list (kontrakt proposes 404, as if it did not exist), and is absent from a list.",
     ),
     Rule(
         "SDIR-MEDIA-JSON",

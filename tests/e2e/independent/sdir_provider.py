@@ -104,6 +104,7 @@ FLAWS = frozenset(
         "leak-other-owner",
         "list-leaks-other-owner",
         "many-leaks-other-owner",
+        "update-other-owner",
         "expired-token",
         "any-scope",
     }
@@ -679,7 +680,9 @@ class Provider:
     def _replace(self, pairs: list[tuple[str, Report]], org: str) -> list[Report]:
         with self.register.lock:
             for uid, _ in pairs:
-                self._visible(uid, org, "v1")  # 404 before anything changes
+                owner = self.register.reports[uid].owner if uid in self.register.reports else org
+                # 404 before anything changes (the flaw: overwrite another owner's report)
+                self._visible(uid, owner if "update-other-owner" in self.flaws else org, "v1")
             done = []
             for uid, new in pairs:
                 old = self.register.reports[uid]

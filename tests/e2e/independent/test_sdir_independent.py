@@ -351,6 +351,8 @@ DEFECTS = (
     Defect("any-scope", ("SDIR-AUTH-SCOPE",)),
     # v1's several-by-uid read answers another owner's report; the read of one does not.
     Defect("many-leaks-other-owner", ("SDIR-READ-OWN-ONLY",), versions=("v1",)),
+    # v1's updates replace another owner's report (FACTS §4 [FAQ]: only the ship owner reports).
+    Defect("update-other-owner", ("SDIR-READ-OWN-ONLY",), versions=("v1",)),
 )
 TWINS = [(d, v) for d in DEFECTS for v in d.versions]
 # The list alone leaks, oldest first and capped at 50 a page: the foreign report sits past the
