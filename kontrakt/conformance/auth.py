@@ -211,8 +211,9 @@ class Minter:
         claims, kid = self._base(template)
         return self.mint(claims, kid=kid)
 
-    def expired(self, template: str | None = None, *, by: int = 300) -> str:
-        """A token that expired `by` seconds ago: past any reasonable clock-skew leeway."""
+    def expired(self, template: str | None = None, *, by: int = 3600) -> str:
+        """A token that expired `by` seconds ago: past any clock-skew leeway a provider may allow
+        (ASP.NET's default is 5 minutes; with a clock a little behind, 300 s past is not enough)."""
         claims, kid = self._base(template)
         now = int(self._clock())
         claims.update(iat=now - by - 120, exp=now - by)
