@@ -27,7 +27,7 @@ from kontrakt.conformance.matrix import matrix_command
 from kontrakt.conformance.replay import replay_command
 from kontrakt.conformance.verify import verify_command
 from kontrakt.diff.command import diff_command
-from kontrakt.generator.command import generate_command
+from kontrakt.generator.command import AllowOutsideRefs, AllowRemoteRefs, generate_command
 from kontrakt.sandbox.command import serve_command
 from kontrakt.terminal import disable_color, use_color_env
 
@@ -134,14 +134,8 @@ def lint(
             "no house rules (x-kontrakt-api, rule ids, OpenAPI 3.1).",
         ),
     ] = False,
-    allow_remote_refs: Annotated[
-        bool,
-        typer.Option("--allow-remote-refs", help="Fetch $ref URLs (off: a document names none)."),
-    ] = False,
-    allow_outside_refs: Annotated[
-        bool,
-        typer.Option("--allow-outside-refs", help="Read $ref files outside the document's folder."),
-    ] = False,
+    allow_remote_refs: AllowRemoteRefs = False,
+    allow_outside_refs: AllowOutsideRefs = False,
     quiet: Annotated[
         bool,
         typer.Option(

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["generate_command"]
+__all__ = ["AllowOutsideRefs", "AllowRemoteRefs", "generate_command"]
 
 
 @cache
@@ -26,6 +26,17 @@ def _exit_without_collecting() -> None:
     # the process frees anyway. Frozen objects are skipped by those collections and still released
     # by reference counting as modules are torn down.
     atexit.register(gc.freeze)
+
+
+# The untrusted-reference switches, shared by `kontrakt lint` and `kontrakt generate`.
+AllowRemoteRefs = Annotated[
+    bool,
+    typer.Option("--allow-remote-refs", help="Fetch $ref URLs (off: a document names none)."),
+]
+AllowOutsideRefs = Annotated[
+    bool,
+    typer.Option("--allow-outside-refs", help="Read $ref files outside the document's folder."),
+]
 
 
 def generate_command(
@@ -43,14 +54,8 @@ def generate_command(
             help="Generate into a temporary folder and fail with a diff when --out differs.",
         ),
     ] = False,
-    allow_remote_refs: Annotated[
-        bool,
-        typer.Option("--allow-remote-refs", help="Fetch $ref URLs (off: a document names none)."),
-    ] = False,
-    allow_outside_refs: Annotated[
-        bool,
-        typer.Option("--allow-outside-refs", help="Read $ref files outside the document's folder."),
-    ] = False,
+    allow_remote_refs: AllowRemoteRefs = False,
+    allow_outside_refs: AllowOutsideRefs = False,
     quiet: Annotated[
         bool,
         typer.Option("--quiet", "-q", help="Print errors and the summary line only, no warnings."),
