@@ -146,8 +146,13 @@ def test_certify_without_a_terminal_prints_a_line_per_rule_as_it_ends(manifest: 
             if line.startswith("LVL-NAMES"):
                 arrived = time.monotonic()
                 break
-        rest, errors = process.communicate(timeout=60)
+        # The rest through the same reader: communicate() would read the pipe underneath it and
+        # lose what the reader has already buffered.
+        rest = process.stdout.read()
         ended = time.monotonic()
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        process.wait(timeout=60)
     finally:
         process.kill()
     # LVL-ROLE is held SLOW seconds after LVL-NAMES ends: its line came out before that wait.
