@@ -24,6 +24,7 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import threading
 import venv
 import zipfile
 from collections.abc import Iterator
@@ -246,6 +247,8 @@ def _serving(python: Path, env: dict[str, str], cwd: Path) -> Iterator[list[str]
             if line.startswith("Ctrl-C stops"):
                 break
         assert lines and lines[-1].startswith("Ctrl-C stops"), lines
+        # Keep reading what the server logs, so a full pipe never blocks it mid-run.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         yield lines
     finally:
         process.send_signal(signal.SIGINT)
