@@ -9,14 +9,15 @@ catalogue, lifecycles (status machines), batch and pagination promises.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kontrakt.diff.checks_schema import SchemaContext, SchemaDiff
 from kontrakt.diff.emit import Emitter
-from kontrakt.diff.load import Document, join
+from kontrakt.diff.load import Document, join, schema_types
 from kontrakt.diff.model import Direction, MajorVersion, Rule, Verdict
 
 __all__ = [
@@ -50,6 +51,55 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-OPERATION-REMOVED-DEPRECATED", W, "Removed after a deprecation mark; check the announced sunset date.", "api-removed-with-deprecation"),
     ("GEN-OPERATION-ADDED", A, "New operations do not affect existing clients.", "endpoint-added"),
     ("GEN-OPERATION-DEPRECATED", A, "A deprecation mark warns clients; nothing breaks yet.", "endpoint-deprecated"),
+    ("GEN-OPERATION-REACTIVATED", A, "No longer deprecated; nothing changes for clients.", "endpoint-reactivated"),
+    ("GEN-PATH-REMOVED-BEFORE-SUNSET", B, "Deprecated, but removed before the sunset date it announced (x-sunset, judged as of --as-of).", "api-path-removed-before-sunset"),
+    ("GEN-PATH-REMOVED-AFTER-SUNSET", A, "Deprecated and removed on or after the announced sunset date: clients had their notice.", ""),
+    ("GEN-PATH-REMOVED-UNSTABLE", A, "Every operation of the path was draft or alpha (x-stability-level): no compatibility was promised.", ""),
+    ("GEN-OPERATION-REMOVED-BEFORE-SUNSET", B, "Deprecated, but removed before the sunset date it announced (x-sunset, judged as of --as-of).", "api-removed-before-sunset"),
+    ("GEN-OPERATION-REMOVED-AFTER-SUNSET", A, "Deprecated and removed on or after the announced sunset date: clients had their notice.", ""),
+    ("GEN-OPERATION-REMOVED-UNSTABLE", A, "A draft or alpha operation (x-stability-level) promised no compatibility.", ""),
+    # -- deprecation dates (x-sunset) and stability levels (x-stability-level), as oasdiff reads them
+    ("GEN-SUNSET-INVALID", B, "x-sunset is not a date (YYYY-MM-DD or RFC 3339): the removal it announces cannot be judged (oasdiff: ERR).", "api-path-sunset-parse, api-deprecated-sunset-parse, request-parameter-sunset-parse"),
+    ("GEN-SUNSET-TOO-SOON", B, "Deprecated with a sunset date already past: clients get no notice period.", "api-sunset-date-too-small, request-parameter-sunset-date-too-small"),
+    ("GEN-SUNSET-REMOVED", B, "Still deprecated, but the announced sunset date is gone: clients no longer know how long they have.", "sunset-deleted, request-parameter-sunset-deleted"),
+    ("GEN-SUNSET-EARLIER", B, "The announced sunset moved earlier: clients planned against the old date.", "api-sunset-date-changed-too-small, request-parameter-sunset-date-changed-too-small"),
+    ("GEN-SUNSET-LATER", A, "The announced sunset moved later: clients get more time.", ""),
+    ("GEN-SUNSET-ADDED", A, "A deprecated element now announces its sunset date.", ""),
+    ("GEN-STABILITY-DECREASED", B, "x-stability-level lowered (stable -> beta, beta -> alpha ...): the operation promises less than clients relied on.", "api-stability-decreased"),
+    ("GEN-STABILITY-DECLARED", A, "An operation without x-stability-level now says beta: every check still applies to it, so clients lose nothing.", ""),
+    ("GEN-STABILITY-INCREASED", A, "x-stability-level raised: the operation promises more.", "api-stability-increased"),
+    ("GEN-STABILITY-INVALID", B, "x-stability-level is not draft, alpha, beta or stable: what the operation promises cannot be read (oasdiff: ERR).", "api-invalid-stability-level"),
+    ("GEN-UNSTABLE-CHANGED", A, "A draft or alpha operation (x-stability-level) promises no compatibility; the change would otherwise fall under the rule named in its text.", ""),
+    # -- webhooks (OpenAPI 3.1) and callbacks: the provider sends the request, the consumer answers
+    ("GEN-WEBHOOK-REMOVED", B, "Consumers relying on the event no longer receive it.", "webhook-removed"),
+    ("GEN-WEBHOOK-ADDED", A, "A new event; consumers that do not subscribe are unaffected.", "webhook-added"),
+    ("GEN-CALLBACK-REMOVED", B, "Clients relying on the callback are no longer called back.", ""),
+    ("GEN-CALLBACK-ADDED", A, "A new callback; clients that do not use it are unaffected.", ""),
+    ("GEN-HOOK-OPERATION-REMOVED", B, "Webhook/callback: consumers relying on that call no longer receive it.", ""),
+    ("GEN-HOOK-OPERATION-ADDED", A, "Webhook/callback: a new call consumers may receive.", ""),
+    ("GEN-HOOK-PARAM-ADDED", A, "Webhook/callback: the provider sends one more parameter; consumers may ignore it.", ""),
+    ("GEN-HOOK-PARAM-REMOVED-REQUIRED", B, "Webhook/callback: consumers reading the always-sent parameter no longer get it.", ""),
+    ("GEN-HOOK-PARAM-REMOVED-OPTIONAL", W, "Webhook/callback: an optional parameter is gone; consumers should have coped with its absence.", ""),
+    ("GEN-HOOK-PARAM-BECAME-REQUIRED", A, "Webhook/callback: the parameter is now always sent.", ""),
+    ("GEN-HOOK-PARAM-BECAME-OPTIONAL", B, "Webhook/callback: consumers relying on the parameter may not get it.", ""),
+    ("GEN-HOOK-BODY-ADDED", A, "Webhook/callback: the provider now sends a body; consumers may ignore it.", ""),
+    ("GEN-HOOK-BODY-REMOVED", B, "Webhook/callback: consumers reading the body no longer get it.", ""),
+    ("GEN-HOOK-BODY-BECAME-REQUIRED", A, "Webhook/callback: the body is now always sent.", ""),
+    ("GEN-HOOK-BODY-BECAME-OPTIONAL", B, "Webhook/callback: consumers relying on the body may not get it.", ""),
+    ("GEN-HOOK-REQ-MEDIA-TYPE-REMOVED", A, "Webhook/callback: the provider sends one representation fewer.", ""),
+    ("GEN-HOOK-REQ-MEDIA-TYPE-ADDED", B, "Webhook/callback: the provider may send a representation consumers cannot read (no content negotiation).", ""),
+    ("GEN-HOOK-RESP-MEDIA-TYPE-REMOVED", B, "Webhook/callback: consumers answering in that media type are no longer understood.", ""),
+    ("GEN-HOOK-STATUS-REMOVED", B, "Webhook/callback: consumers answering with that status are no longer understood.", ""),
+    ("GEN-HOOK-STATUS-ADDED", A, "Webhook/callback: one more answer consumers may give.", ""),
+    ("GEN-HOOK-RESP-HEADER-REMOVED", W, "Webhook/callback: consumers still send the header; the provider may ignore or reject it.", ""),
+    ("GEN-HOOK-RESP-HEADER-ADDED", A, "Webhook/callback: consumers may send one more optional header.", ""),
+    ("GEN-HOOK-RESP-HEADER-ADDED-REQUIRED", B, "Webhook/callback: consumers' answers lack the new required header.", ""),
+    ("GEN-HOOK-RESP-HEADER-BECAME-REQUIRED", B, "Webhook/callback: consumers' answers without the header are no longer accepted.", ""),
+    ("GEN-HOOK-RESP-HEADER-BECAME-OPTIONAL", A, "Webhook/callback: consumers may leave the header out.", ""),
+    ("GEN-HOOK-SECURITY-STRONGER", A, "Webhook/callback: the provider presents more credentials or scopes; consumers that do not check them are unaffected.", ""),
+    ("GEN-HOOK-SECURITY-WEAKER", B, "Webhook/callback: the provider presents fewer credentials or scopes than consumers verify.", ""),
+    ("GEN-HOOK-SECURITY-ALTERNATIVE-ADDED", B, "Webhook/callback: the provider may authenticate in a way consumers do not verify.", ""),
+    ("GEN-HOOK-SECURITY-ALTERNATIVE-REMOVED", A, "Webhook/callback: the provider authenticates in one way fewer.", ""),
     ("GEN-OPERATION-ID-CHANGED", W, "Wire-compatible, but generated clients rename the method (oasdiff: INFO).", "api-operation-id-removed"),
     # -- parameters
     ("GEN-PARAM-ADDED-REQUIRED", B, "Old requests lack the new required parameter.", "new-required-request-parameter"),
@@ -59,6 +109,12 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-PARAM-BECAME-OPTIONAL", A, "Every old request stays valid.", "request-parameter-became-optional"),
     ("GEN-PARAM-MOVED", B, "Same name, other location (header/query/path/cookie): old requests send it in the wrong place.", ""),
     ("GEN-PARAM-STYLE-CHANGED", B, "The wire serialisation (style/explode) of the parameter changed.", ""),
+    ("GEN-PARAM-BECAME-ARRAY", A, "A scalar became an exploded form array (?a=1&a=2): the old single value is a valid one-item array.", "request-parameter-type-generalized"),
+    ("GEN-PARAM-DEPRECATED", A, "A deprecation mark warns clients; nothing breaks yet.", "request-parameter-deprecated"),
+    ("GEN-PARAM-REACTIVATED", A, "No longer deprecated.", "request-parameter-reactivated"),
+    ("GEN-PARAM-REMOVED-DEPRECATED", A, "Removed after a deprecation mark (oasdiff: INFO).", "request-parameter-removed-with-deprecation"),
+    ("GEN-PARAM-REMOVED-BEFORE-SUNSET", B, "Deprecated, but removed before the sunset date it announced.", "request-parameter-removed-before-sunset"),
+    ("GEN-PARAM-REMOVED-AFTER-SUNSET", A, "Deprecated and removed on or after the announced sunset date.", ""),
     # -- request bodies
     ("GEN-BODY-ADDED-REQUIRED", B, "Old requests have no body.", "added-required-request-body"),
     ("GEN-BODY-ADDED-OPTIONAL", A, "Old requests stay valid without a body.", "added-optional-request-body"),
@@ -69,15 +125,21 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-REQ-MEDIA-TYPE-SPECIALISED", B, "The request accepts a narrower media range than before.", "request-body-media-type-removed"),
     ("GEN-REQ-MEDIA-TYPE-GENERALISED", A, "The request accepts a wider media range than before.", "request-body-media-type-added"),
     ("GEN-REQ-MEDIA-TYPE-ADDED", A, "An extra accepted media type changes nothing for old clients.", "request-body-media-type-added"),
+    ("GEN-REQ-MEDIA-PARAMS-ADDED", W, "The accepted media type gained parameters (; charset=..., ; version=...): old requests without them may be refused.", ""),
+    ("GEN-REQ-MEDIA-PARAMS-REMOVED", A, "The accepted media type dropped parameters: it accepts at least what it did.", ""),
+    ("GEN-MEDIA-PARAMS-CHANGED", W, "The media type's parameters changed value (; version=1 -> 2): a different representation; review it (oasdiff: INFO).", "response-media-type-name-changed"),
     ("GEN-REQ-SCHEMA-ADDED", B, "A body that was free-form is now constrained.", "request-body-media-type-schema-added"),
     ("GEN-REQ-SCHEMA-REMOVED", A, "The request body is no longer constrained.", "request-body-media-type-schema-removed"),
     # -- responses
-    ("GEN-RESP-STATUS-REMOVED", B, "Issue #8: a removed status breaks clients generated for it (oasdiff: ERR for success, INFO otherwise).", "response-success-status-removed"),
+    ("GEN-RESP-STATUS-REMOVED", B, "Clients expecting the success status no longer get it.", "response-success-status-removed"),
+    ("GEN-RESP-ERROR-STATUS-REMOVED", B, "Issue #8: a removed error status breaks clients generated for it (oasdiff: INFO).", "response-non-success-status-removed"),
     ("GEN-RESP-STATUS-ADDED", A, "Issue #8: added status codes are allowed; clients treat unknown codes by class.", "response-non-success-status-added"),
     ("GEN-RESP-MEDIA-TYPE-REMOVED", B, "Clients asking for that representation no longer get it (406).", "response-media-type-removed"),
-    ("GEN-RESP-MEDIA-TYPE-SPECIALISED", A, "The response media range got narrower (*/* -> application/json); old readers accepted it.", ""),
+    ("GEN-RESP-MEDIA-TYPE-SPECIALISED", A, "The response media range got narrower (*/* -> application/json); old readers accepted it.", "response-media-type-name-specialized"),
     ("GEN-RESP-MEDIA-TYPE-GENERALISED", B, "The response may come in media types old readers do not expect.", "response-media-type-name-generalized"),
     ("GEN-RESP-MEDIA-TYPE-ADDED", A, "An extra representation changes nothing for old clients.", "response-media-type-added"),
+    ("GEN-RESP-MEDIA-PARAMS-ADDED", A, "The response media type gained parameters: a narrower description of the same representation.", "response-media-type-name-changed"),
+    ("GEN-RESP-MEDIA-PARAMS-REMOVED", W, "The response media type dropped parameters readers may rely on (charset, version).", "response-media-type-name-changed"),
     ("GEN-RESP-SCHEMA-REMOVED", B, "The response body is no longer described.", "response-body-media-type-schema-removed"),
     ("GEN-RESP-SCHEMA-ADDED", A, "The response body is now described.", "response-body-media-type-schema-added"),
     ("GEN-RESP-HEADER-REMOVED-REQUIRED", B, "Clients reading the required header no longer get it.", "required-response-header-removed"),
@@ -243,20 +305,47 @@ def _path_key(path: str, strip_version: bool) -> str:
 
 # -- operations -------------------------------------------------------------------------
 
+STABILITY_LEVELS = ("draft", "alpha", "beta", "stable")
+"""``x-stability-level`` values, least stable first (oasdiff's extension and order)."""
+UNSTABLE = frozenset({"draft", "alpha"})
+"""Levels that promise nothing: changes to such an operation never break (oasdiff's default)."""
+
 
 @dataclass
 class Operation:
-    """One operation with its path-level parameters merged in."""
+    """One operation with its path-level parameters merged in.
+
+    ``path`` is the path template; for a webhook it is the webhook's name and for a callback its
+    runtime expression. ``hook`` marks a webhook or callback operation: the provider sends its
+    request and the consumer answers, so every direction is the reverse of an ordinary operation's.
+    """
 
     method: str
     path: str
     ptr: str
     node: dict[str, Any]
     params: dict[tuple[str, str], tuple[dict[str, Any], str]]
+    scope: str = ""
+    hook: bool = False
 
     @property
     def label(self) -> str:
-        return f"{self.method.upper()} {self.path}"
+        """The scope of the operation's change ids: ``<METHOD> <path>``, ``WEBHOOK <name> <METHOD>``
+        or ``<METHOD> <path> CALLBACK <name> <METHOD> <expression>``."""
+        return self.scope or f"{self.method.upper()} {self.path}"
+
+
+@dataclass
+class _Item:
+    """The operations of one path item: a path, a webhook, or one expression of a callback."""
+
+    scope: str
+    """The scope of item-level changes (``/items``, ``WEBHOOK created``, ...)."""
+    ptr: str
+    """Where the item is listed (its entry under ``paths``, ``webhooks`` or the callback)."""
+    node_ptr: str
+    """Where its operations are, after a ``$ref``."""
+    ops: dict[str, Operation]
 
 
 def _param_key(param: Mapping[str, Any], path: str) -> tuple[str, str]:
@@ -271,115 +360,374 @@ def _param_key(param: Mapping[str, Any], path: str) -> tuple[str, str]:
     return (where, name)
 
 
-def operations(doc: Document, strip_version: bool) -> dict[str, dict[str, Operation]]:
-    """Operations by normalised path key and method."""
-    result: dict[str, dict[str, Operation]] = {}
-    for path, item in (doc.data.get("paths") or {}).items():
-        item_ptr = join("", "paths", path)
-        item, item_ptr = doc.deref(item, item_ptr)
-        if not isinstance(item, dict):
-            continue
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _item(
+    doc: Document,
+    name: str,
+    raw: Any,
+    ptr: str,
+    scope: str,
+    label: tuple[str, str] | None = None,
+    *,
+    hook: bool = False,
+) -> _Item:
+    """Read one path item; ``label`` is what goes before and after the method (upper case) in an
+    operation's scope, when that is not ``<METHOD> <path>``."""
+    node, node_ptr = doc.deref(raw, ptr)
+    ops: dict[str, Operation] = {}
+    if isinstance(node, dict):
         shared: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
-        for i, raw in enumerate(item.get("parameters") or []):
-            param, ptr = doc.deref(raw, join(item_ptr, "parameters", i))
+        for i, raw_param in enumerate(_as_list(node.get("parameters"))):
+            param, param_ptr = doc.deref(raw_param, join(node_ptr, "parameters", i))
             if isinstance(param, dict):
-                shared[_param_key(param, path)] = (param, ptr)
-        ops: dict[str, Operation] = {}
+                shared[_param_key(param, name)] = (param, param_ptr)
         for method in METHODS:
-            node = item.get(method)
-            if not isinstance(node, dict):
+            op = node.get(method)
+            if not isinstance(op, dict):
                 continue
-            op_ptr = join(item_ptr, method)
+            op_ptr = join(node_ptr, method)
             params = dict(shared)
-            for i, raw in enumerate(node.get("parameters") or []):
-                param, ptr = doc.deref(raw, join(op_ptr, "parameters", i))
+            for i, raw_param in enumerate(_as_list(op.get("parameters"))):
+                param, param_ptr = doc.deref(raw_param, join(op_ptr, "parameters", i))
                 if isinstance(param, dict):
-                    params[_param_key(param, path)] = (param, ptr)
-            ops[method] = Operation(method, path, op_ptr, node, params)
-        result.setdefault(_path_key(path, strip_version), {}).update(ops)
+                    params[_param_key(param, name)] = (param, param_ptr)
+            op_scope = f"{label[0]}{method.upper()}{label[1]}" if label else ""
+            ops[method] = Operation(method, name, op_ptr, op, params, op_scope, hook)
+    return _Item(scope, ptr, node_ptr, ops)
+
+
+def _paths(doc: Document, strip_version: bool) -> dict[str, _Item]:
+    """Path items by normalised path key (templates that differ only in names are one key)."""
+    result: dict[str, _Item] = {}
+    paths = doc.data.get("paths")
+    for path, raw in (paths if isinstance(paths, dict) else {}).items():
+        item = _item(doc, path, raw, join("", "paths", path), path)
+        key = _path_key(path, strip_version)
+        if key in result:
+            result[key].ops.update(item.ops)
+        else:
+            result[key] = item
     return result
 
 
-class _OperationDiff:
-    """Compares the operations, security and servers of two OpenAPI documents."""
+def _webhooks(doc: Document) -> dict[str, _Item]:
+    """OpenAPI 3.1 webhooks by name."""
+    hooks = doc.data.get("webhooks")
+    result: dict[str, _Item] = {}
+    for name, raw in (hooks if isinstance(hooks, dict) else {}).items():
+        result[name] = _item(
+            doc,
+            name,
+            raw,
+            join("", "webhooks", name),
+            f"WEBHOOK {name}",
+            (f"WEBHOOK {name} ", ""),
+            hook=True,
+        )
+    return result
 
-    def __init__(self, old: Document, new: Document, em: Emitter, strip_version: bool) -> None:
+
+def _callbacks(doc: Document, op: Operation) -> dict[str, _Item]:
+    """The callbacks of an operation, by ``<name> <expression>``."""
+    result: dict[str, _Item] = {}
+    callbacks = op.node.get("callbacks")
+    for name, raw in (callbacks if isinstance(callbacks, dict) else {}).items():
+        callback, cb_ptr = doc.deref(raw, join(op.ptr, "callbacks", name))
+        if not isinstance(callback, dict):
+            continue
+        for expression, item in callback.items():
+            if expression.startswith("x-"):
+                continue
+            scope = f"{op.label} CALLBACK {name} {expression}"
+            result[f"{name} {expression}"] = _item(
+                doc,
+                expression,
+                item,
+                join(cb_ptr, expression),
+                scope,
+                (f"{op.label} CALLBACK {name} ", f" {expression}"),
+                hook=True,
+            )
+    return result
+
+
+def operations(doc: Document, strip_version: bool) -> dict[str, dict[str, Operation]]:
+    """Operations by normalised path key and method."""
+    return {key: item.ops for key, item in _paths(doc, strip_version).items()}
+
+
+def _date(value: Any) -> dt.date | None:
+    """An ``x-sunset`` value as a date: ``YYYY-MM-DD`` or an RFC 3339 timestamp; None otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+# What each family of path items calls an added or removed item and operation.
+_FAMILY_RULES = {
+    "path": ("GEN-PATH-REMOVED", "GEN-PATH-ADDED", "GEN-OPERATION-REMOVED", "GEN-OPERATION-ADDED"),
+    "webhook": (
+        "GEN-WEBHOOK-REMOVED",
+        "GEN-WEBHOOK-ADDED",
+        "GEN-HOOK-OPERATION-REMOVED",
+        "GEN-HOOK-OPERATION-ADDED",
+    ),
+    "callback": (
+        "GEN-CALLBACK-REMOVED",
+        "GEN-CALLBACK-ADDED",
+        "GEN-HOOK-OPERATION-REMOVED",
+        "GEN-HOOK-OPERATION-ADDED",
+    ),
+}
+# How the removal of something deprecated or unstable is judged, worst first.
+_REMOVAL_ORDER = (
+    "plain",
+    "sunset-invalid",
+    "before-sunset",
+    "deprecated",
+    "after-sunset",
+    "unstable",
+)
+_PATH_REMOVAL = {
+    "sunset-invalid": "GEN-SUNSET-INVALID",
+    "before-sunset": "GEN-PATH-REMOVED-BEFORE-SUNSET",
+    "deprecated": "GEN-PATH-REMOVED-DEPRECATED",
+    "after-sunset": "GEN-PATH-REMOVED-AFTER-SUNSET",
+    "unstable": "GEN-PATH-REMOVED-UNSTABLE",
+}
+_OPERATION_REMOVAL = {
+    "sunset-invalid": "GEN-SUNSET-INVALID",
+    "before-sunset": "GEN-OPERATION-REMOVED-BEFORE-SUNSET",
+    "deprecated": "GEN-OPERATION-REMOVED-DEPRECATED",
+    "after-sunset": "GEN-OPERATION-REMOVED-AFTER-SUNSET",
+    "unstable": "GEN-OPERATION-REMOVED-UNSTABLE",
+}
+_PARAM_REMOVAL = {
+    "sunset-invalid": "GEN-SUNSET-INVALID",
+    "before-sunset": "GEN-PARAM-REMOVED-BEFORE-SUNSET",
+    "deprecated": "GEN-PARAM-REMOVED-DEPRECATED",
+    "after-sunset": "GEN-PARAM-REMOVED-AFTER-SUNSET",
+}
+# Media-type rules by body side and whether the operation is a webhook or callback. A hook's
+# request reaches the consumer as a response reaches a client, and its response leaves the
+# consumer as a request leaves a client.
+_MEDIA_RULES: dict[tuple[str, bool], dict[str, str]] = {
+    ("request", False): {
+        "removed": "GEN-REQ-MEDIA-TYPE-REMOVED",
+        "added": "GEN-REQ-MEDIA-TYPE-ADDED",
+        "specialised": "GEN-REQ-MEDIA-TYPE-SPECIALISED",
+        "generalised": "GEN-REQ-MEDIA-TYPE-GENERALISED",
+        "params-specialised": "GEN-REQ-MEDIA-PARAMS-ADDED",
+        "params-generalised": "GEN-REQ-MEDIA-PARAMS-REMOVED",
+        "params-changed": "GEN-MEDIA-PARAMS-CHANGED",
+        "schema-added": "GEN-REQ-SCHEMA-ADDED",
+        "schema-removed": "GEN-REQ-SCHEMA-REMOVED",
+    },
+    ("response", False): {
+        "removed": "GEN-RESP-MEDIA-TYPE-REMOVED",
+        "added": "GEN-RESP-MEDIA-TYPE-ADDED",
+        "specialised": "GEN-RESP-MEDIA-TYPE-SPECIALISED",
+        "generalised": "GEN-RESP-MEDIA-TYPE-GENERALISED",
+        "params-specialised": "GEN-RESP-MEDIA-PARAMS-ADDED",
+        "params-generalised": "GEN-RESP-MEDIA-PARAMS-REMOVED",
+        "params-changed": "GEN-MEDIA-PARAMS-CHANGED",
+        "schema-added": "GEN-RESP-SCHEMA-ADDED",
+        "schema-removed": "GEN-RESP-SCHEMA-REMOVED",
+    },
+}
+_MEDIA_RULES[("request", True)] = {
+    **_MEDIA_RULES[("response", False)],
+    "removed": "GEN-HOOK-REQ-MEDIA-TYPE-REMOVED",
+    "added": "GEN-HOOK-REQ-MEDIA-TYPE-ADDED",
+}
+_MEDIA_RULES[("response", True)] = {
+    **_MEDIA_RULES[("request", False)],
+    "removed": "GEN-HOOK-RESP-MEDIA-TYPE-REMOVED",
+}
+# Security seen from a consumer that receives a webhook or callback: stronger credentials on the
+# provider's request change nothing for it, weaker ones fail its checks.
+_HOOK_SECURITY = {
+    "GEN-SECURITY-REQUIRED": "GEN-HOOK-SECURITY-STRONGER",
+    "GEN-SECURITY-SCOPE-ADDED": "GEN-HOOK-SECURITY-STRONGER",
+    "GEN-SECURITY-RELAXED": "GEN-HOOK-SECURITY-WEAKER",
+    "GEN-SECURITY-SCOPE-REMOVED": "GEN-HOOK-SECURITY-WEAKER",
+    "GEN-SECURITY-ALTERNATIVE-ADDED": "GEN-HOOK-SECURITY-ALTERNATIVE-ADDED",
+    "GEN-SECURITY-ALTERNATIVE-REMOVED": "GEN-HOOK-SECURITY-ALTERNATIVE-REMOVED",
+}
+
+
+def _success(status: str) -> bool:
+    return status.startswith("2")
+
+
+class _OperationDiff:
+    """Compares the operations (paths, webhooks, callbacks) and security of two documents."""
+
+    def __init__(
+        self, old: Document, new: Document, em: Emitter, strip_version: bool, on: dt.date
+    ) -> None:
         self.old, self.new, self.em = old, new, em
         self.schemas = SchemaDiff(old, new, em)
         self.strip_version = strip_version
+        self.on = on
+        self.hook = False
+        """True while comparing a webhook or callback operation (directions reversed)."""
         self.scheme_names = self._scheme_renames()
 
     def run(self) -> None:
-        old_ops = operations(self.old, self.strip_version)
-        new_ops = operations(self.new, self.strip_version)
-        for key, o_methods in old_ops.items():
-            n_methods = new_ops.get(key)
-            if not n_methods:
-                first = next(iter(o_methods.values()))
-                deprecated = all(op.node.get("deprecated") is True for op in o_methods.values())
-                self.em.emit(
-                    "path-removed",
-                    "GEN-PATH-REMOVED-DEPRECATED" if deprecated else "GEN-PATH-REMOVED",
-                    first.path,
-                    "",
-                    join("", "paths", first.path),
-                    "/paths",
-                    f"path removed ({', '.join(m.upper() for m in o_methods)})",
-                    operation=first.path,
-                )
+        self.items(
+            _paths(self.old, self.strip_version),
+            _paths(self.new, self.strip_version),
+            "path",
+            "/paths",
+            "/paths",
+        )
+        self.items(_webhooks(self.old), _webhooks(self.new), "webhook", "/webhooks", "/webhooks")
+        self.security_schemes()
+
+    def _r(self, rule: str, hook_rule: str) -> str:
+        """The rule for an ordinary operation, or for a webhook or callback one."""
+        return hook_rule if self.hook else rule
+
+    def _dir(self, direction: Direction) -> Direction:
+        """Which way the data flows: a hook's request is received by the consumer."""
+        if not self.hook:
+            return direction
+        return RESP if direction is REQ else REQ
+
+    # -- paths, webhooks, callbacks ----------------------------------------------------------
+
+    def items(
+        self,
+        old_items: dict[str, _Item],
+        new_items: dict[str, _Item],
+        family: str,
+        o_parent: str,
+        n_parent: str,
+    ) -> None:
+        """Pair path items (paths, webhooks, or one operation's callbacks) and their operations."""
+        _, added_rule, op_removed, op_added = _FAMILY_RULES[family]
+        for key, o_item in old_items.items():
+            n_item = new_items.get(key)
+            if not o_item.ops:
+                continue  # nothing a client could call
+            if n_item is None or not n_item.ops:
+                self._item_removed(o_item, n_item.ptr if n_item else n_parent, family)
                 continue
-            for method, o_op in o_methods.items():
-                n_op = n_methods.get(method)
+            for method, o_op in o_item.ops.items():
+                n_op = n_item.ops.get(method)
                 if n_op is None:
-                    rule = (
-                        "GEN-OPERATION-REMOVED-DEPRECATED"
-                        if o_op.node.get("deprecated") is True
-                        else "GEN-OPERATION-REMOVED"
-                    )
-                    parent = next(iter(n_methods.values())).ptr.rsplit("/", 1)[0]
+                    category, detail = self._removal(o_op)
+                    rule = op_removed if category == "plain" else _OPERATION_REMOVAL[category]
                     self.em.emit(
                         "operation-removed",
                         rule,
                         o_op.label,
                         "",
                         o_op.ptr,
-                        parent,
-                        "operation removed",
+                        n_item.node_ptr,
+                        "operation removed" + (f"; {detail}" if detail else ""),
                         operation=o_op.label,
                     )
                 else:
                     self.operation(o_op, n_op)
-            for method, n_op in n_methods.items():
-                if method not in o_methods:
-                    parent = next(iter(o_methods.values())).ptr.rsplit("/", 1)[0]
+            for method, n_op in n_item.ops.items():
+                if method not in o_item.ops:
                     self.em.emit(
                         "operation-added",
-                        "GEN-OPERATION-ADDED",
+                        op_added,
                         n_op.label,
                         "",
-                        parent,
+                        o_item.node_ptr,
                         n_op.ptr,
                         "operation added",
                         operation=n_op.label,
                     )
-        for key, n_methods in new_ops.items():
-            if key not in old_ops:
-                first = next(iter(n_methods.values()))
-                self.em.emit(
-                    "path-added",
-                    "GEN-PATH-ADDED",
-                    first.path,
-                    "",
-                    "/paths",
-                    join("", "paths", first.path),
-                    f"path added ({', '.join(m.upper() for m in n_methods)})",
-                    operation=first.path,
-                )
-        self.security_schemes()
+        for key, n_item in new_items.items():
+            o_old = old_items.get(key)
+            if not n_item.ops or (o_old is not None and o_old.ops):
+                continue
+            self.em.emit(
+                f"{family}-added",
+                added_rule,
+                n_item.scope,
+                "",
+                o_old.ptr if o_old is not None else o_parent,
+                n_item.ptr,
+                f"{family} added ({', '.join(m.upper() for m in n_item.ops)})",
+                operation=n_item.scope,
+            )
+
+    def _item_removed(self, item: _Item, n_ptr: str, family: str) -> None:
+        judged = [self._removal(op) for op in item.ops.values()]
+        category, detail = min(judged, key=lambda c: _REMOVAL_ORDER.index(c[0]))
+        if category == "plain":
+            rule = _FAMILY_RULES[family][0]
+        else:
+            rule = (_PATH_REMOVAL if family == "path" else _OPERATION_REMOVAL)[category]
+        methods = ", ".join(m.upper() for m in item.ops)
+        self.em.emit(
+            f"{family}-removed",
+            rule,
+            item.scope,
+            "",
+            item.ptr,
+            n_ptr,
+            f"{family} removed ({methods})" + (f"; {detail}" if detail else ""),
+            operation=item.scope,
+        )
+
+    def _removal(self, op: Operation) -> tuple[str, str]:
+        """How the removal of ``op`` is judged: a category of `_REMOVAL_ORDER` and a few words."""
+        level = op.node.get("x-stability-level")
+        if isinstance(level, str) and level in UNSTABLE:
+            return "unstable", f"x-stability-level {level}"
+        return self._deprecation_state(op.node)
+
+    def _deprecation_state(self, node: Mapping[str, Any]) -> tuple[str, str]:
+        """``plain``, ``deprecated``, ``sunset-invalid``, ``before-sunset`` or ``after-sunset``."""
+        if node.get("deprecated") is not True:
+            return "plain", ""
+        if "x-sunset" not in node:
+            return "deprecated", "deprecated, no sunset date"
+        date = _date(node["x-sunset"])
+        if date is None:
+            return "sunset-invalid", f"x-sunset {node['x-sunset']!r} is not a date"
+        if self.on < date:
+            return (
+                "before-sunset",
+                f"deprecated, removed before its sunset {date} (as of {self.on})",
+            )
+        return "after-sunset", f"deprecated, sunset {date} passed"
 
     # -- one operation ---------------------------------------------------------------------
 
     def operation(self, o: Operation, n: Operation) -> None:
+        outer = self.hook
+        self.hook = o.hook
+        start = len(self.em.changes)
+        try:
+            self._operation(o, n)
+        finally:
+            self.hook = outer
+        self.stability(o, n, start)
+
+    def _operation(self, o: Operation, n: Operation) -> None:
         scope = o.label
         o_id, n_id = o.node.get("operationId"), n.node.get("operationId")
         if o_id and o_id != n_id:
@@ -393,25 +741,204 @@ class _OperationDiff:
                 f"operationId {o_id} -> {n_id or 'none'}",
                 operation=scope,
             )
-        if n.node.get("deprecated") is True and o.node.get("deprecated") is not True:
-            self.em.emit(
-                "operation-deprecated",
-                "GEN-OPERATION-DEPRECATED",
-                scope,
-                "",
-                o.ptr,
-                join(n.ptr, "deprecated"),
-                "marked deprecated",
-                operation=scope,
-            )
+        self.deprecation(o.node, o.ptr, n.node, n.ptr, scope, "", "operation")
         self.parameters(o, n)
         self.request_body(o, n)
         self.responses(o, n)
         self.security(o, n)
         self.extensions(o, n)
+        if not o.hook:
+            n_parent = join(n.ptr, "callbacks") if "callbacks" in n.node else n.ptr
+            o_parent = join(o.ptr, "callbacks") if "callbacks" in o.node else o.ptr
+            self.items(
+                _callbacks(self.old, o), _callbacks(self.new, n), "callback", o_parent, n_parent
+            )
+
+    def deprecation(
+        self,
+        o_node: Mapping[str, Any],
+        o_ptr: str,
+        n_node: Mapping[str, Any],
+        n_ptr: str,
+        scope: str,
+        where: str,
+        subject: str,
+    ) -> None:
+        """``deprecated`` and ``x-sunset`` of an operation or parameter (``subject``)."""
+        kind = "operation" if subject == "operation" else "request-parameter"
+        rule_base = "GEN-OPERATION" if subject == "operation" else "GEN-PARAM"
+        direction = Direction.NONE if subject == "operation" else self._dir(REQ)
+        o_dep, n_dep = o_node.get("deprecated") is True, n_node.get("deprecated") is True
+        o_has, n_has = "x-sunset" in o_node, "x-sunset" in n_node
+        n_date = _date(n_node.get("x-sunset"))
+
+        def emit(what: str, rule: str, o_at: str, n_at: str, text: str) -> None:
+            self.em.emit(
+                f"{kind}-{what}",
+                rule,
+                scope,
+                where,
+                o_at,
+                n_at,
+                text,
+                operation=scope,
+                direction=direction,
+            )
+
+        def sunset_ptr(node: Mapping[str, Any], ptr: str) -> str:
+            return join(ptr, "x-sunset") if "x-sunset" in node else ptr
+
+        if (
+            n_has
+            and n_date is None
+            and (not o_has or o_node.get("x-sunset") != n_node.get("x-sunset"))
+        ):
+            emit(
+                "sunset-invalid",
+                "GEN-SUNSET-INVALID",
+                sunset_ptr(o_node, o_ptr),
+                join(n_ptr, "x-sunset"),
+                f"x-sunset {n_node.get('x-sunset')!r} is not a date",
+            )
+            return
+        if n_dep and not o_dep:
+            if n_date is not None and n_date < self.on:
+                emit(
+                    "sunset-too-soon",
+                    "GEN-SUNSET-TOO-SOON",
+                    o_ptr,
+                    join(n_ptr, "x-sunset"),
+                    f"deprecated with a sunset date already past ({n_date}, as of {self.on})",
+                )
+            else:
+                emit(
+                    "deprecated",
+                    f"{rule_base}-DEPRECATED",
+                    o_ptr,
+                    join(n_ptr, "deprecated"),
+                    "marked deprecated" + (f", sunset {n_date}" if n_date else ""),
+                )
+            return
+        if o_dep and not n_dep:
+            emit(
+                "reactivated",
+                f"{rule_base}-REACTIVATED",
+                join(o_ptr, "deprecated"),
+                n_ptr,
+                "no longer deprecated",
+            )
+            return
+        if not n_dep:
+            return
+        o_date = _date(o_node.get("x-sunset"))
+        if o_has and not n_has:
+            emit(
+                "sunset-removed",
+                "GEN-SUNSET-REMOVED",
+                join(o_ptr, "x-sunset"),
+                n_ptr,
+                "still deprecated, but the sunset date is gone",
+            )
+        elif o_has and n_has and o_node.get("x-sunset") != n_node.get("x-sunset"):
+            if o_date is None or n_date is None:
+                emit(
+                    "sunset-invalid",
+                    "GEN-SUNSET-INVALID",
+                    join(o_ptr, "x-sunset"),
+                    join(n_ptr, "x-sunset"),
+                    f"x-sunset {o_node.get('x-sunset')!r} was not a date",
+                )
+            elif n_date < o_date:
+                emit(
+                    "sunset-changed",
+                    "GEN-SUNSET-EARLIER",
+                    join(o_ptr, "x-sunset"),
+                    join(n_ptr, "x-sunset"),
+                    f"sunset moved earlier, {o_date} -> {n_date}",
+                )
+            elif n_date > o_date:
+                emit(
+                    "sunset-changed",
+                    "GEN-SUNSET-LATER",
+                    join(o_ptr, "x-sunset"),
+                    join(n_ptr, "x-sunset"),
+                    f"sunset moved later, {o_date} -> {n_date}",
+                )
+        elif n_has and not o_has and n_date is not None:
+            rule = "GEN-SUNSET-TOO-SOON" if n_date < self.on else "GEN-SUNSET-ADDED"
+            emit(
+                "sunset-added",
+                rule,
+                o_ptr,
+                join(n_ptr, "x-sunset"),
+                f"sunset date {n_date} announced",
+            )
+
+    def stability(self, o: Operation, n: Operation, start: int) -> None:
+        """``x-stability-level``: a draft or alpha operation promises nothing, so what changed in it
+        (from ``start`` in the emitter's list) is allowed; lowering the level is breaking."""
+        o_raw, n_raw = o.node.get("x-stability-level"), n.node.get("x-stability-level")
+        o_level = "stable" if o_raw is None else o_raw
+        n_level = "stable" if n_raw is None else n_raw
+        unstable = next((lv for lv in (o_level, n_level) if lv in UNSTABLE), None)
+        if unstable is not None:
+            rule = self.em.rule("GEN-UNSTABLE-CHANGED")
+            for i in range(start, len(self.em.changes)):
+                change = self.em.changes[i]
+                if change.verdict is Verdict.ALLOWED:
+                    continue
+                note = f" ({change.rule} not enforced: x-stability-level {unstable})"
+                self.em.changes[i] = replace(
+                    change,
+                    verdict=rule.verdict,
+                    rule=rule.id,
+                    text=change.text + note,
+                    message=change.message + note,
+                )
+        if o_raw == n_raw:
+            return
+        scope = o.label
+        o_at = join(o.ptr, "x-stability-level") if o_raw is not None else o.ptr
+        n_at = join(n.ptr, "x-stability-level") if n_raw is not None else n.ptr
+        invalid = [v for v in (o_raw, n_raw) if v is not None and v not in STABILITY_LEVELS]
+        if invalid:
+            self.em.emit(
+                "stability-level-invalid",
+                "GEN-STABILITY-INVALID",
+                scope,
+                "",
+                o_at,
+                n_at,
+                f"x-stability-level {invalid[-1]!r} is not one of {', '.join(STABILITY_LEVELS)}",
+                operation=scope,
+            )
+            return
+        o_rank, n_rank = STABILITY_LEVELS.index(o_level), STABILITY_LEVELS.index(n_level)
+        if o_raw is None and n_level == "beta":
+            # No level stated before; beta keeps every check of this tool (only draft and alpha
+            # are exempt), so stating it withdraws nothing a client relied on.
+            rule_id, kind = "GEN-STABILITY-DECLARED", "stability-declared"
+        elif n_rank < o_rank:
+            rule_id = "GEN-UNSTABLE-CHANGED" if o_level in UNSTABLE else "GEN-STABILITY-DECREASED"
+            kind = "stability-decreased"
+        elif n_rank > o_rank:
+            rule_id, kind = "GEN-STABILITY-INCREASED", "stability-increased"
+        else:
+            return
+        self.em.emit(
+            kind,
+            rule_id,
+            scope,
+            "",
+            o_at,
+            n_at,
+            f"x-stability-level {o_level} -> {n_level}",
+            operation=scope,
+        )
 
     def parameters(self, o: Operation, n: Operation) -> None:
         scope = o.label
+        direction = self._dir(REQ)
         removed = [k for k in o.params if k not in n.params]
         added = [k for k in n.params if k not in o.params]
         for key in list(removed):
@@ -430,124 +957,197 @@ class _OperationDiff:
                     n_ptr,
                     f"moved from {key[0]} to {moved[0][0]}",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
         for key in removed:
+            if key[0] == "path":
+                continue  # the path template decides; it matched
             param, ptr = o.params[key]
             where = f"parameter {param.get('in')} {param.get('name')}"
+            category, detail = self._deprecation_state(param)
+            if category == "plain":
+                required = param.get("required") is True
+                rule = self._r(
+                    "GEN-PARAM-REMOVED",
+                    "GEN-HOOK-PARAM-REMOVED-REQUIRED"
+                    if required
+                    else "GEN-HOOK-PARAM-REMOVED-OPTIONAL",
+                )
+            else:
+                rule = _PARAM_REMOVAL[category]
             self.em.emit(
                 "request-parameter-removed",
-                "GEN-PARAM-REMOVED",
+                rule,
                 scope,
                 where,
                 ptr,
                 join(n.ptr, "parameters"),
-                "removed",
+                "removed" + (f"; {detail}" if detail else ""),
                 operation=scope,
-                direction=REQ,
+                direction=direction,
             )
         for key in added:
+            if key[0] == "path":
+                continue
             param, ptr = n.params[key]
             where = f"parameter {param.get('in')} {param.get('name')}"
             required = param.get("required") is True
             self.em.emit(
                 "request-parameter-added",
-                "GEN-PARAM-ADDED-REQUIRED" if required else "GEN-PARAM-ADDED-OPTIONAL",
+                self._r(
+                    "GEN-PARAM-ADDED-REQUIRED" if required else "GEN-PARAM-ADDED-OPTIONAL",
+                    "GEN-HOOK-PARAM-ADDED",
+                ),
                 scope,
                 where,
                 join(o.ptr, "parameters"),
                 ptr,
                 f"{'required' if required else 'optional'} parameter added",
                 operation=scope,
-                direction=REQ,
+                direction=direction,
             )
         for key, (o_param, o_ptr) in o.params.items():
             if key not in n.params:
                 continue
             n_param, n_ptr = n.params[key]
-            where = f"parameter {o_param.get('in')} {o_param.get('name')}"
-            o_req, n_req = o_param.get("required") is True, n_param.get("required") is True
-            if o_req != n_req:
+            self.parameter(o, o_param, o_ptr, n_param, n_ptr)
+
+    def parameter(
+        self, o: Operation, o_param: dict[str, Any], o_ptr: str, n_param: dict[str, Any], n_ptr: str
+    ) -> None:
+        """One parameter present on both sides."""
+        scope = o.label
+        direction = self._dir(REQ)
+        where = f"parameter {o_param.get('in')} {o_param.get('name')}"
+        o_req, n_req = o_param.get("required") is True, n_param.get("required") is True
+        if o_req != n_req:
+            if n_req:
+                rule = self._r("GEN-PARAM-BECAME-REQUIRED", "GEN-HOOK-PARAM-BECAME-REQUIRED")
+            else:
+                rule = self._r("GEN-PARAM-BECAME-OPTIONAL", "GEN-HOOK-PARAM-BECAME-OPTIONAL")
+            self.em.emit(
+                "request-parameter-became-required"
+                if n_req
+                else "request-parameter-became-optional",
+                rule,
+                scope,
+                where,
+                join(o_ptr, "required") if "required" in o_param else o_ptr,
+                join(n_ptr, "required") if "required" in n_param else n_ptr,
+                f"became {'required' if n_req else 'optional'}",
+                operation=scope,
+                direction=direction,
+            )
+        self.deprecation(o_param, o_ptr, n_param, n_ptr, scope, where, "parameter")
+        if _style(o_param) != _style(n_param):
+            self.em.emit(
+                "request-parameter-style-changed",
+                "GEN-PARAM-STYLE-CHANGED",
+                scope,
+                where,
+                o_ptr,
+                n_ptr,
+                f"serialised as {_style(o_param)} -> {_style(n_param)}",
+                operation=scope,
+                direction=direction,
+            )
+        ctx = SchemaContext(direction, scope, where, "parameter")
+        if "schema" in o_param and "schema" in n_param:
+            o_schema, _ = self.old.deref(o_param["schema"], join(o_ptr, "schema"))
+            n_schema, n_sptr = self.new.deref(n_param["schema"], join(n_ptr, "schema"))
+            if not self.hook and self._became_array(o_schema, n_param, n_schema):
                 self.em.emit(
-                    "request-parameter-became-required"
-                    if n_req
-                    else "request-parameter-became-optional",
-                    "GEN-PARAM-BECAME-REQUIRED" if n_req else "GEN-PARAM-BECAME-OPTIONAL",
+                    "request-parameter-became-array",
+                    "GEN-PARAM-BECAME-ARRAY",
                     scope,
                     where,
-                    join(o_ptr, "required") if "required" in o_param else o_ptr,
-                    join(n_ptr, "required") if "required" in n_param else n_ptr,
-                    f"became {'required' if n_req else 'optional'}",
+                    join(o_ptr, "schema"),
+                    join(n_sptr, "type"),
+                    "now an exploded form array: a single value is still a valid one-item array",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
-            if _style(o_param) != _style(n_param):
-                self.em.emit(
-                    "request-parameter-style-changed",
-                    "GEN-PARAM-STYLE-CHANGED",
-                    scope,
-                    where,
-                    o_ptr,
-                    n_ptr,
-                    f"serialised as {_style(o_param)} -> {_style(n_param)}",
-                    operation=scope,
-                    direction=REQ,
-                )
-            ctx = SchemaContext(REQ, scope, where, "parameter")
-            if "schema" in o_param and "schema" in n_param:
                 self.schemas.compare(
                     o_param["schema"],
                     join(o_ptr, "schema"),
-                    n_param["schema"],
-                    join(n_ptr, "schema"),
+                    n_schema["items"],
+                    join(n_sptr, "items"),
                     ctx,
                 )
-            elif "content" in o_param and "content" in n_param:
-                self.content(
-                    o_param["content"],
-                    join(o_ptr, "content"),
-                    n_param["content"],
-                    join(n_ptr, "content"),
-                    ctx,
-                    "request",
-                )
+                return
+            self.schemas.compare(
+                o_param["schema"],
+                join(o_ptr, "schema"),
+                n_param["schema"],
+                join(n_ptr, "schema"),
+                ctx,
+            )
+        elif "content" in o_param and "content" in n_param:
+            self.content(
+                o_param["content"],
+                join(o_ptr, "content"),
+                n_param["content"],
+                join(n_ptr, "content"),
+                ctx,
+                "request",
+            )
+
+    def _became_array(self, o_schema: Any, n_param: Mapping[str, Any], n_schema: Any) -> bool:
+        """A scalar parameter now an array serialised as exploded form (``?a=1&a=2``): the old
+        single value is a valid one-item array, so old requests stay valid (oasdiff agrees)."""
+        if not isinstance(o_schema, dict) or not isinstance(n_schema, dict):
+            return False
+        if _style(n_param) != "form/explode" or not isinstance(n_schema.get("items"), dict):
+            return False
+        o_types = schema_types(o_schema, self.old.is_31)
+        n_types = schema_types(n_schema, self.new.is_31)
+        if o_types is None or n_types is None:
+            return False
+        o_types, n_types = o_types - {"null"}, n_types - {"null"}
+        return bool(o_types) and "array" not in o_types and n_types == {"array"}
 
     def content(
         self, o_content: Any, o_ptr: str, n_content: Any, n_ptr: str, ctx: SchemaContext, side: str
     ) -> None:
-        """Compare the media types of a body (``side`` is ``request`` or ``response``)."""
+        """Compare the media types of a body (``side`` is ``request`` or ``response``).
+
+        Each media type pairs with the same one on the other side; else with the same type whose
+        parameters differ (``; charset=utf-8``, ``; version=2``); else with one its range covers
+        or that covers it (``*/*``, ``application/*``, ``application/json`` for
+        ``application/problem+json``). A pair is one change, judged by the direction.
+        """
         o_content = o_content if isinstance(o_content, dict) else {}
         n_content = n_content if isinstance(n_content, dict) else {}
-        o_types = {k.lower().split(";")[0].strip(): k for k in o_content}
-        n_types = {k.lower().split(";")[0].strip(): k for k in n_content}
-        req = side == "request"
-        # Pair each media type with the same one on the other side, else with one its range
-        # covers or that covers it (*/* -> application/json is a narrower response).
-        pairs: dict[str, str] = {m: m for m in o_types if m in n_types}
+        rules = _MEDIA_RULES[(side, self.hook)]
+        o_types: dict[str, str] = {}
+        for raw in o_content:
+            o_types.setdefault(_media_label(raw), raw)
+        n_types: dict[str, str] = {}
+        for raw in n_content:
+            n_types.setdefault(_media_label(raw), raw)
+        pairs: dict[str, tuple[str, str]] = {m: (m, "same") for m in o_types if m in n_types}
+        free = [m for m in n_types if m not in o_types]
         for media in o_types:
             if media in pairs:
                 continue
-            free = [m for m in n_types if m not in pairs.values()]
-            match = next((m for m in free if _covers(media, m) or _covers(m, media)), None)
-            if match is None:
+            found = [
+                (0 if rel.startswith("params") else 1, i, m, rel)
+                for i, m in enumerate(free)
+                if (rel := _media_relation(media, m)) is not None
+            ]
+            if not found:
                 continue
-            pairs[media] = match
-            specialised = _covers(media, match)
-            if req:
-                rule = (
-                    "GEN-REQ-MEDIA-TYPE-SPECIALISED"
-                    if specialised
-                    else "GEN-REQ-MEDIA-TYPE-GENERALISED"
-                )
-            else:
-                rule = (
-                    "GEN-RESP-MEDIA-TYPE-SPECIALISED"
-                    if specialised
-                    else "GEN-RESP-MEDIA-TYPE-GENERALISED"
-                )
+            _, _, match, relation = min(found)
+            free.remove(match)
+            pairs[media] = (match, relation)
+            kind = (
+                "media-type-parameters-changed"
+                if relation.startswith("params")
+                else "media-type-changed"
+            )
             self.em.emit(
-                f"{side}-media-type-changed",
-                rule,
+                f"{side}-{kind}",
+                rules[relation],
                 ctx.scope,
                 f"{ctx.where} {media}",
                 join(o_ptr, o_types[media]),
@@ -560,7 +1160,7 @@ class _OperationDiff:
             if media not in pairs:
                 self.em.emit(
                     f"{side}-media-type-removed",
-                    "GEN-REQ-MEDIA-TYPE-REMOVED" if req else "GEN-RESP-MEDIA-TYPE-REMOVED",
+                    rules["removed"],
                     ctx.scope,
                     f"{ctx.where} {media}",
                     join(o_ptr, raw),
@@ -569,24 +1169,23 @@ class _OperationDiff:
                     operation=ctx.scope,
                     direction=ctx.direction,
                 )
-        for media, raw in n_types.items():
-            if media not in pairs.values():
-                self.em.emit(
-                    f"{side}-media-type-added",
-                    "GEN-REQ-MEDIA-TYPE-ADDED" if req else "GEN-RESP-MEDIA-TYPE-ADDED",
-                    ctx.scope,
-                    f"{ctx.where} {media}",
-                    o_ptr,
-                    join(n_ptr, raw),
-                    "media type added",
-                    operation=ctx.scope,
-                    direction=ctx.direction,
-                )
-        for media, o_raw in o_types.items():
-            if media not in pairs:
-                continue
-            n_raw = n_types[pairs[media]]
-            o_mt, n_mt = o_content[o_raw] or {}, n_content[n_raw] or {}
+        for media in free:
+            self.em.emit(
+                f"{side}-media-type-added",
+                rules["added"],
+                ctx.scope,
+                f"{ctx.where} {media}",
+                o_ptr,
+                join(n_ptr, n_types[media]),
+                "media type added",
+                operation=ctx.scope,
+                direction=ctx.direction,
+            )
+        for media, (match, _) in pairs.items():
+            o_raw, n_raw = o_types[media], n_types[match]
+            o_mt, n_mt = o_content[o_raw], n_content[n_raw]
+            o_mt = o_mt if isinstance(o_mt, dict) else {}
+            n_mt = n_mt if isinstance(n_mt, dict) else {}
             o_mptr, n_mptr = join(o_ptr, o_raw), join(n_ptr, n_raw)
             sub = SchemaContext(ctx.direction, ctx.scope, f"{ctx.where} {media}", ctx.root, "body")
             o_has, n_has = "schema" in o_mt, "schema" in n_mt
@@ -600,15 +1199,9 @@ class _OperationDiff:
                 )
             elif o_has != n_has:
                 what = "schema-added" if n_has else "schema-removed"
-                rule = {
-                    (True, "schema-added"): "GEN-REQ-SCHEMA-ADDED",
-                    (True, "schema-removed"): "GEN-REQ-SCHEMA-REMOVED",
-                    (False, "schema-added"): "GEN-RESP-SCHEMA-ADDED",
-                    (False, "schema-removed"): "GEN-RESP-SCHEMA-REMOVED",
-                }[(req, what)]
                 self.em.emit(
                     f"{side}-body-{what}",
-                    rule,
+                    rules[what],
                     ctx.scope,
                     f"{ctx.where} {media}",
                     join(o_mptr, "schema") if o_has else o_mptr,
@@ -620,51 +1213,62 @@ class _OperationDiff:
 
     def request_body(self, o: Operation, n: Operation) -> None:
         scope = o.label
+        direction = self._dir(REQ)
         o_body, o_ptr = self.old.deref(o.node.get("requestBody"), join(o.ptr, "requestBody"))
         n_body, n_ptr = self.new.deref(n.node.get("requestBody"), join(n.ptr, "requestBody"))
+        o_body = o_body if isinstance(o_body, dict) else None
+        n_body = n_body if isinstance(n_body, dict) else None
         if not o_body and not n_body:
             return
         if not o_body:
+            assert n_body is not None
             required = n_body.get("required") is True
             self.em.emit(
                 "request-body-added",
-                "GEN-BODY-ADDED-REQUIRED" if required else "GEN-BODY-ADDED-OPTIONAL",
+                self._r(
+                    "GEN-BODY-ADDED-REQUIRED" if required else "GEN-BODY-ADDED-OPTIONAL",
+                    "GEN-HOOK-BODY-ADDED",
+                ),
                 scope,
                 "request",
                 o.ptr,
                 n_ptr,
                 f"{'required' if required else 'optional'} request body added",
                 operation=scope,
-                direction=REQ,
+                direction=direction,
             )
             return
         if not n_body:
             self.em.emit(
                 "request-body-removed",
-                "GEN-BODY-REMOVED",
+                self._r("GEN-BODY-REMOVED", "GEN-HOOK-BODY-REMOVED"),
                 scope,
                 "request",
                 o_ptr,
                 n.ptr,
                 "request body removed",
                 operation=scope,
-                direction=REQ,
+                direction=direction,
             )
             return
         o_req, n_req = o_body.get("required") is True, n_body.get("required") is True
         if o_req != n_req:
+            if n_req:
+                rule = self._r("GEN-BODY-BECAME-REQUIRED", "GEN-HOOK-BODY-BECAME-REQUIRED")
+            else:
+                rule = self._r("GEN-BODY-BECAME-OPTIONAL", "GEN-HOOK-BODY-BECAME-OPTIONAL")
             self.em.emit(
                 "request-body-became-required" if n_req else "request-body-became-optional",
-                "GEN-BODY-BECAME-REQUIRED" if n_req else "GEN-BODY-BECAME-OPTIONAL",
+                rule,
                 scope,
                 "request",
                 join(o_ptr, "required") if "required" in o_body else o_ptr,
                 join(n_ptr, "required") if "required" in n_body else n_ptr,
                 f"request body became {'required' if n_req else 'optional'}",
                 operation=scope,
-                direction=REQ,
+                direction=direction,
             )
-        ctx = SchemaContext(REQ, scope, "request", "body")
+        ctx = SchemaContext(direction, scope, "request", "body")
         self.content(
             o_body.get("content"),
             join(o_ptr, "content"),
@@ -676,49 +1280,58 @@ class _OperationDiff:
 
     def responses(self, o: Operation, n: Operation) -> None:
         scope = o.label
-        o_resps = {str(k).upper(): k for k in (o.node.get("responses") or {})}
-        n_resps = {str(k).upper(): k for k in (n.node.get("responses") or {})}
+        direction = self._dir(RESP)
+        o_all = o.node.get("responses")
+        n_all = n.node.get("responses")
+        o_all = o_all if isinstance(o_all, dict) else {}
+        n_all = n_all if isinstance(n_all, dict) else {}
+        o_resps = {str(k).upper(): k for k in o_all}
+        n_resps = {str(k).upper(): k for k in n_all}
         o_base, n_base = join(o.ptr, "responses"), join(n.ptr, "responses")
         for status, raw in o_resps.items():
             if status not in n_resps:
+                rule = self._r(
+                    "GEN-RESP-STATUS-REMOVED"
+                    if _success(status)
+                    else "GEN-RESP-ERROR-STATUS-REMOVED",
+                    "GEN-HOOK-STATUS-REMOVED",
+                )
                 self.em.emit(
                     "response-status-removed",
-                    "GEN-RESP-STATUS-REMOVED",
+                    rule,
                     scope,
                     f"response {status.lower()}",
                     join(o_base, raw),
                     n_base,
                     "response status removed",
                     operation=scope,
-                    direction=RESP,
+                    direction=direction,
                 )
         for status, raw in n_resps.items():
             if status not in o_resps:
-                codes = self._error_codes(
-                    (n.node["responses"] or {})[raw], join(n_base, raw), self.new
-                )
+                codes = self._error_codes(n_all[raw], join(n_base, raw), self.new)
                 extra = f" (codes {', '.join(dict.fromkeys(codes))})" if codes else ""
                 self.em.emit(
                     "response-status-added",
-                    "GEN-RESP-STATUS-ADDED",
+                    self._r("GEN-RESP-STATUS-ADDED", "GEN-HOOK-STATUS-ADDED"),
                     scope,
                     f"response {status.lower()}",
                     o_base,
                     join(n_base, raw),
                     f"response status added{extra}",
                     operation=scope,
-                    direction=RESP,
+                    direction=direction,
                 )
         for status, o_raw in o_resps.items():
             if status not in n_resps:
                 continue
             n_raw = n_resps[status]
-            o_resp, o_ptr = self.old.deref(o.node["responses"][o_raw], join(o_base, o_raw))
-            n_resp, n_ptr = self.new.deref(n.node["responses"][n_raw], join(n_base, n_raw))
+            o_resp, o_ptr = self.old.deref(o_all[o_raw], join(o_base, o_raw))
+            n_resp, n_ptr = self.new.deref(n_all[n_raw], join(n_base, n_raw))
             if not isinstance(o_resp, dict) or not isinstance(n_resp, dict):
                 continue
             where = f"response {status.lower()}"
-            ctx = SchemaContext(RESP, scope, where, "body")
+            ctx = SchemaContext(direction, scope, where, "body")
             self.content(
                 o_resp.get("content"),
                 join(o_ptr, "content"),
@@ -741,7 +1354,7 @@ class _OperationDiff:
                         join(n_ptr, "x-kontrakt-errors") if n_codes else n_ptr,
                         "domain code no longer listed",
                         operation=scope,
-                        direction=RESP,
+                        direction=direction,
                     )
             for code in n_codes:
                 if code not in o_codes:
@@ -754,7 +1367,7 @@ class _OperationDiff:
                         join(n_ptr, "x-kontrakt-errors"),
                         "domain code may now be returned",
                         operation=scope,
-                        direction=RESP,
+                        direction=direction,
                     )
 
     @staticmethod
@@ -762,7 +1375,7 @@ class _OperationDiff:
         resp, _ = doc.deref(resp, ptr)
         if not isinstance(resp, dict):
             return []
-        uses = resp.get("x-kontrakt-errors") or []
+        uses = _as_list(resp.get("x-kontrakt-errors"))
         return [str(u.get("code")) for u in uses if isinstance(u, dict) and "code" in u]
 
     def headers(
@@ -774,49 +1387,63 @@ class _OperationDiff:
         scope: str,
         where: str,
     ) -> None:
-        o_h = {k.lower(): k for k in (o_resp.get("headers") or {})}
-        n_h = {k.lower(): k for k in (n_resp.get("headers") or {})}
+        direction = self._dir(RESP)
+        o_all, n_all = o_resp.get("headers"), n_resp.get("headers")
+        o_all = o_all if isinstance(o_all, dict) else {}
+        n_all = n_all if isinstance(n_all, dict) else {}
+        o_h = {k.lower(): k for k in o_all}
+        n_h = {k.lower(): k for k in n_all}
         for low, raw in o_h.items():
-            o_head, oh_ptr = self.old.deref(o_resp["headers"][raw], join(o_ptr, "headers", raw))
+            o_head, oh_ptr = self.old.deref(o_all[raw], join(o_ptr, "headers", raw))
             required = isinstance(o_head, dict) and o_head.get("required") is True
             if low not in n_h:
-                self.em.emit(
-                    "response-header-removed",
+                rule = self._r(
                     "GEN-RESP-HEADER-REMOVED-REQUIRED"
                     if required
                     else "GEN-RESP-HEADER-REMOVED-OPTIONAL",
+                    "GEN-HOOK-RESP-HEADER-REMOVED",
+                )
+                self.em.emit(
+                    "response-header-removed",
+                    rule,
                     scope,
                     f"{where} header {raw}",
                     oh_ptr,
                     join(n_ptr, "headers") if n_h else n_ptr,
                     f"{'required' if required else 'optional'} header removed",
                     operation=scope,
-                    direction=RESP,
+                    direction=direction,
                 )
                 continue
             n_raw = n_h[low]
-            n_head, nh_ptr = self.new.deref(n_resp["headers"][n_raw], join(n_ptr, "headers", n_raw))
+            n_head, nh_ptr = self.new.deref(n_all[n_raw], join(n_ptr, "headers", n_raw))
             if not isinstance(o_head, dict) or not isinstance(n_head, dict):
                 continue
             n_required = n_head.get("required") is True
             if required != n_required:
+                if n_required:
+                    rule = self._r(
+                        "GEN-RESP-HEADER-BECAME-REQUIRED", "GEN-HOOK-RESP-HEADER-BECAME-REQUIRED"
+                    )
+                else:
+                    rule = self._r(
+                        "GEN-RESP-HEADER-BECAME-OPTIONAL", "GEN-HOOK-RESP-HEADER-BECAME-OPTIONAL"
+                    )
                 self.em.emit(
                     "response-header-became-required"
                     if n_required
                     else "response-header-became-optional",
-                    "GEN-RESP-HEADER-BECAME-REQUIRED"
-                    if n_required
-                    else "GEN-RESP-HEADER-BECAME-OPTIONAL",
+                    rule,
                     scope,
                     f"{where} header {raw}",
                     oh_ptr,
                     nh_ptr,
                     f"header became {'required' if n_required else 'optional'}",
                     operation=scope,
-                    direction=RESP,
+                    direction=direction,
                 )
             if "schema" in o_head and "schema" in n_head:
-                ctx = SchemaContext(RESP, scope, f"{where} header {raw}", "header")
+                ctx = SchemaContext(direction, scope, f"{where} header {raw}", "header")
                 self.schemas.compare(
                     o_head["schema"],
                     join(oh_ptr, "schema"),
@@ -826,16 +1453,24 @@ class _OperationDiff:
                 )
         for low, raw in n_h.items():
             if low not in o_h:
+                n_head, _ = self.new.deref(n_all[raw], join(n_ptr, "headers", raw))
+                required = isinstance(n_head, dict) and n_head.get("required") is True
+                rule = self._r(
+                    "GEN-RESP-HEADER-ADDED",
+                    "GEN-HOOK-RESP-HEADER-ADDED-REQUIRED"
+                    if required
+                    else "GEN-HOOK-RESP-HEADER-ADDED",
+                )
                 self.em.emit(
                     "response-header-added",
-                    "GEN-RESP-HEADER-ADDED",
+                    rule,
                     scope,
                     f"{where} header {raw}",
                     join(o_ptr, "headers") if o_h else o_ptr,
                     join(n_ptr, "headers", raw),
                     "header added",
                     operation=scope,
-                    direction=RESP,
+                    direction=direction,
                 )
 
     # -- security ----------------------------------------------------------------------------
@@ -891,9 +1526,12 @@ class _OperationDiff:
     ) -> tuple[list[dict[str, frozenset[str]]], str]:
         if "security" in op.node:
             reqs, ptr = op.node.get("security"), join(op.ptr, "security")
+        elif op.hook:
+            # The document's security is how clients call the API, not how it calls them back.
+            return [{}], op.ptr
         else:
             reqs, ptr = doc.data.get("security"), "/security"
-        if not reqs:
+        if not reqs or not isinstance(reqs, list):
             return [{}], ptr
         result: list[dict[str, frozenset[str]]] = []
         for req in reqs:
@@ -901,12 +1539,17 @@ class _OperationDiff:
                 alt: dict[str, frozenset[str]] = {}
                 for name, scopes in req.items():
                     key = str(self.scheme_names.get(name, name) if rename else name)
-                    alt[key] = frozenset(str(s) for s in scopes or [])
+                    alt[key] = frozenset(str(s) for s in _as_list(scopes))
                 result.append(alt)
         return result or [{}], ptr
 
     def security(self, o: Operation, n: Operation) -> None:
         scope = o.label
+        direction = self._dir(REQ)
+
+        def rule(rule_id: str) -> str:
+            return _HOOK_SECURITY.get(rule_id, rule_id) if self.hook else rule_id
+
         o_alts, o_ptr = self._requirements(self.old, o, rename=True)
         n_alts, n_ptr = self._requirements(self.new, n, rename=False)
         matched_new: set[int] = set()
@@ -923,26 +1566,26 @@ class _OperationDiff:
                     for s in sorted(n_alts[j][scheme] - scopes):
                         self.em.emit(
                             "security-scope-added",
-                            "GEN-SECURITY-SCOPE-ADDED",
+                            rule("GEN-SECURITY-SCOPE-ADDED"),
                             scope,
                             f"security {scheme} {s}",
                             o_ptr,
                             n_ptr,
                             "scope now also required",
                             operation=scope,
-                            direction=REQ,
+                            direction=direction,
                         )
                     for s in sorted(scopes - n_alts[j][scheme]):
                         self.em.emit(
                             "security-scope-removed",
-                            "GEN-SECURITY-SCOPE-REMOVED",
+                            rule("GEN-SECURITY-SCOPE-REMOVED"),
                             scope,
                             f"security {scheme} {s}",
                             o_ptr,
                             n_ptr,
                             "scope no longer required",
                             operation=scope,
-                            direction=REQ,
+                            direction=direction,
                         )
                 continue
             relaxed = [
@@ -955,65 +1598,65 @@ class _OperationDiff:
                 matched_new.update(relaxed)
                 self.em.emit(
                     "security-relaxed",
-                    "GEN-SECURITY-RELAXED",
+                    rule("GEN-SECURITY-RELAXED"),
                     scope,
                     f"security {names(alt)}",
                     o_ptr,
                     n_ptr,
                     f"{names(alt)} -> {names(n_alts[relaxed[0]])} (fewer credentials)",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
             elif stricter:
                 matched_new.update(stricter)
                 extra = sorted(set(n_alts[stricter[0]]) - set(alt))
                 self.em.emit(
                     "security-requirement-added",
-                    "GEN-SECURITY-REQUIRED",
+                    rule("GEN-SECURITY-REQUIRED"),
                     scope,
                     f"security {names(alt)}",
                     o_ptr,
                     n_ptr,
                     f"now also requires {', '.join(extra)}",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
             elif not alt:
                 self.em.emit(
                     "security-requirement-added",
-                    "GEN-SECURITY-REQUIRED",
+                    rule("GEN-SECURITY-REQUIRED"),
                     scope,
                     "security anonymous",
                     o_ptr,
                     n_ptr,
                     f"now requires authentication ({' or '.join(names(b) for b in n_alts)})",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
             else:
                 self.em.emit(
                     "security-alternative-removed",
-                    "GEN-SECURITY-ALTERNATIVE-REMOVED",
+                    rule("GEN-SECURITY-ALTERNATIVE-REMOVED"),
                     scope,
                     f"security {names(alt)}",
                     o_ptr,
                     n_ptr,
                     "this way of authenticating is no longer accepted",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
         for j, alt in enumerate(n_alts):
             if j not in matched_new and alt:
                 self.em.emit(
                     "security-alternative-added",
-                    "GEN-SECURITY-ALTERNATIVE-ADDED",
+                    rule("GEN-SECURITY-ALTERNATIVE-ADDED"),
                     scope,
                     f"security {names(alt)}",
                     o_ptr,
                     n_ptr,
                     "one more accepted way of authenticating",
                     operation=scope,
-                    direction=REQ,
+                    direction=direction,
                 )
 
     # -- kontrakt operation extensions -------------------------------------------------------
@@ -1097,14 +1740,63 @@ class _OperationDiff:
                         )
 
 
+def _media_type(raw: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A media type key as (essence, sorted parameters), lower-cased where case does not count."""
+    essence, *rest = raw.split(";")
+    params: list[tuple[str, str]] = []
+    for part in rest:
+        name, _, value = part.partition("=")
+        name, value = name.strip().lower(), value.strip().strip('"')
+        if name:
+            params.append((name, value.lower() if name == "charset" else value))
+    return essence.strip().lower(), tuple(sorted(params))
+
+
+def _media_label(raw: str) -> str:
+    """The canonical spelling of a media type key: ``application/json; charset=utf-8``."""
+    essence, params = _media_type(raw)
+    return essence + "".join(f"; {k}={v}" for k, v in params)
+
+
 def _covers(wide: str, narrow: str) -> bool:
-    """Whether the media range ``wide`` (``*/*``, ``application/*``) strictly includes ``narrow``."""
+    """Whether the media range ``wide`` strictly includes ``narrow``: ``*/*``, ``application/*``,
+    ``application/*+json``, or a base type for its structured-syntax suffix (``application/json``
+    includes ``application/problem+json``, as oasdiff reads it)."""
     if wide == narrow:
         return False
     if wide == "*/*":
         return True
-    major, _, minor = wide.partition("/")
-    return minor == "*" and narrow.startswith(major + "/")
+    w_type, _, w_sub = wide.partition("/")
+    n_type, _, n_sub = narrow.partition("/")
+    if w_type != n_type or n_sub == "*":
+        return False
+    if w_sub == "*":
+        return True
+    _, plus, suffix = n_sub.rpartition("+")
+    if not plus:
+        return False
+    if w_sub.startswith("*+"):
+        return suffix == w_sub[2:]
+    return "+" not in w_sub and suffix == w_sub
+
+
+def _media_relation(old: str, new: str) -> str | None:
+    """How two media type labels relate: parameters added (``params-specialised``), dropped
+    (``params-generalised``) or otherwise changed; a narrower (``specialised``) or wider
+    (``generalised``) range; None when they are unrelated."""
+    (o_ess, o_params), (n_ess, n_params) = _media_type(old), _media_type(new)
+    o_set, n_set = set(o_params), set(n_params)
+    if o_ess == n_ess:
+        if o_set < n_set:
+            return "params-specialised"
+        if n_set < o_set:
+            return "params-generalised"
+        return "params-changed" if o_set != n_set else None
+    if o_set <= n_set and _covers(o_ess, n_ess):
+        return "specialised"
+    if n_set <= o_set and _covers(n_ess, o_ess):
+        return "generalised"
+    return None
 
 
 def _style(param: Mapping[str, Any]) -> str:
@@ -1137,8 +1829,15 @@ def _servers(old: Document, new: Document, em: Emitter, major: MajorVersion | No
             )
 
 
-def check_document(old: Document, new: Document, em: Emitter, major: MajorVersion | None) -> None:
-    """All generic checks of two OpenAPI documents."""
+def check_document(
+    old: Document,
+    new: Document,
+    em: Emitter,
+    major: MajorVersion | None,
+    on: dt.date | None = None,
+) -> None:
+    """All generic checks of two OpenAPI documents; sunset dates are judged as of ``on`` (today
+    when not given)."""
     if major is not None:
         where = {"servers": "/servers", "paths": "/paths", "info.version": "/info/version"}[
             major.source
@@ -1154,7 +1853,7 @@ def check_document(old: Document, new: Document, em: Emitter, major: MajorVersio
             "what a client must change to move to it",
         )
     strip = _path_version(old) is not None and _path_version(new) is not None
-    _OperationDiff(old, new, em, strip).run()
+    _OperationDiff(old, new, em, strip, on or dt.date.today()).run()
     _servers(old, new, em, major)
     check_catalogues(error_catalogue(old), error_catalogue(new), em, full=True)
     check_lifecycles(old, new, em)

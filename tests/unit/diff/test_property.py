@@ -195,7 +195,8 @@ def change_parameter_type(doc: Doc, data: st.DataObject) -> None:
     params = [p for op in _ops(doc) for p in op["parameters"]]
     assume(params)
     param = data.draw(st.sampled_from(params))
-    param["schema"] = {"type": "array", "items": {"type": "string"}}
+    # Not a scalar -> exploded array: a single value is a one-item array there (GEN-PARAM-BECAME-ARRAY).
+    param["schema"] = {"type": "boolean" if param["schema"]["type"] != "boolean" else "integer"}
 
 
 def remove_response_status(doc: Doc, data: st.DataObject) -> None:
