@@ -60,7 +60,7 @@ def diff_documents(
                     f"info.version moved to a new major ({info_major.label}) but the URL version did "
                     f"not: {ruleset.upper()} versions in the URL, so breaking changes are not covered."
                 )
-        check_document(old, new, em, result.major)
+        check_document(old, new, em, result.major, on or today())
     elif ruleset != "dan":
         raise ValueError(
             f"{old.source if old.kind != KIND_OPENAPI else new.source}: DAN metadata snapshots "

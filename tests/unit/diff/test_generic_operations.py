@@ -1,0 +1,125 @@
+"""Operation-level comparison: path items without operations, path parameters, a scalar query
+parameter widened to an exploded array, success and error statuses removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kontrakt.diff import Verdict
+from tests.unit.diff.helpers import base, diff, kinds, only
+
+Doc = dict[str, Any]
+B, W, A = Verdict.BREAKING, Verdict.WARN, Verdict.ALLOWED
+
+
+def get(doc: Doc) -> Doc:
+    return doc["paths"]["/items/{id}"]["get"]  # type: ignore[no-any-return]
+
+
+def params_only() -> Doc:
+    doc = base()
+    doc["paths"]["/items/{id}/history"] = {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    }
+    return doc
+
+
+def test_a_path_item_with_parameters_and_no_operations_compares() -> None:
+    """It was a StopIteration traceback (issue #17); it is nothing a client can call."""
+    with_ops = params_only()
+    with_ops["paths"]["/items/{id}/history"]["get"] = {"responses": {"200": {"description": "ok"}}}
+    assert diff(params_only(), params_only()).changes == []
+    assert diff(params_only(), base()).changes == []
+    assert diff(base(), params_only()).changes == []
+    added = only(diff(params_only(), with_ops), "path-added")
+    assert added.verdict is A
+    assert added.old_pointer == "/paths/~1items~1{id}~1history"
+    removed = only(diff(with_ops, params_only()), "path-removed")
+    assert removed.verdict is B
+    assert removed.new_pointer == "/paths/~1items~1{id}~1history"
+
+
+def test_a_path_item_without_operations_through_a_reference() -> None:
+    doc = base()
+    doc["paths"]["/empty"] = {"$ref": "#/components/pathItems/Nothing"}
+    doc["components"]["pathItems"] = {"Nothing": {"summary": "nothing yet"}}
+    assert diff(doc, base()).changes == []
+    doc["paths"]["/missing"] = {"$ref": "#/components/pathItems/Gone"}
+    assert diff(doc, base()).changes == []
+
+
+def test_declaring_a_path_parameter_is_no_change() -> None:
+    """The template decides the URL; oasdiff's new_endpoints pair declares {testId} where the old
+    document named it {id} and declared a parameter not in its template."""
+    old, new = base(), base()
+    get(old)["parameters"][0]["name"] = "itemId"  # not in the template: no place in the URL
+    assert kinds(diff(old, new)) == set()
+    get(new)["parameters"].pop(0)
+    assert kinds(diff(base(), new)) == set()
+
+
+def exploded(new_schema: Doc, **param: Any) -> tuple[Doc, Doc]:
+    old, new = base(), base()
+    get(new)["parameters"][1].update({"schema": new_schema, **param})
+    return old, new
+
+
+def test_query_parameter_generalised_to_an_exploded_array_is_allowed() -> None:
+    old, new = exploded({"type": "array", "items": {"type": "string", "maxLength": 10}})
+    found = diff(old, new)
+    change = only(found, "request-parameter-became-array")
+    assert (change.rule, change.verdict) == ("GEN-PARAM-BECAME-ARRAY", A)
+    assert kinds(found) == {"request-parameter-became-array"}
+    old, new = exploded(
+        {"type": "array", "items": {"type": "string", "maxLength": 10}}, explode=True
+    )
+    assert kinds(diff(old, new)) == {"request-parameter-became-array"}
+
+
+def test_the_array_items_are_still_compared_with_the_old_value() -> None:
+    old, new = exploded({"type": "array", "items": {"type": "string", "maxLength": 5}})
+    found = diff(old, new)
+    assert only(found, "request-parameter-became-array").verdict is A
+    assert any(c.verdict is B for c in found.changes), [c.id for c in found.changes]
+
+
+def test_an_array_not_exploded_is_a_real_type_change() -> None:
+    old, new = exploded({"type": "array", "items": {"type": "string"}}, explode=False)
+    found = diff(old, new)
+    assert "request-parameter-became-array" not in kinds(found)
+    assert any(c.verdict is B for c in found.changes)
+
+
+def test_a_header_generalised_to_an_array_is_not_excused() -> None:
+    """Only form style with explode sends one value as a one-item array (oasdiff's rule too)."""
+    old, new = base(), base()
+    get(new)["parameters"][2]["schema"] = {
+        "type": "array",
+        "items": {"type": "string", "enum": ["a", "b"]},
+    }
+    assert "request-parameter-became-array" not in kinds(diff(old, new))
+
+
+@pytest.mark.parametrize(
+    ("status", "rule"),
+    [("200", "GEN-RESP-STATUS-REMOVED"), ("404", "GEN-RESP-ERROR-STATUS-REMOVED")],
+)
+def test_success_and_error_statuses_removed_have_their_own_rules(status: str, rule: str) -> None:
+    old, new = base(), base()
+    get(old)["responses"]["201"] = {"description": "created"}
+    get(new)["responses"]["201"] = {"description": "created"}
+    del get(new)["responses"][status]
+    change = only(diff(old, new), "response-status-removed")
+    assert change.rule == rule
+    assert change.id == f"response-status-removed:GET /items/{{id}}:response {status}"
+
+
+def test_the_documents_paths_or_webhooks_may_be_missing() -> None:
+    doc = base()
+    empty = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}}
+    found = diff(doc, empty)
+    assert only(found, "path-removed").verdict is B
+    assert diff(empty, empty).changes == []
+    assert only(diff(empty, doc), "path-added").verdict is A
