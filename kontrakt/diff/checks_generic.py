@@ -59,7 +59,7 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-OPERATION-REMOVED-AFTER-SUNSET", A, "Deprecated and removed on or after the announced sunset date: clients had their notice.", ""),
     ("GEN-OPERATION-REMOVED-UNSTABLE", A, "A draft or alpha operation (x-stability-level) promised no compatibility.", ""),
     # -- deprecation dates (x-sunset) and stability levels (x-stability-level), as oasdiff reads them
-    ("GEN-SUNSET-INVALID", B, "x-sunset is not a date (YYYY-MM-DD or RFC 3339): the removal it announces cannot be judged (oasdiff: ERR).", "api-path-sunset-parse, api-deprecated-sunset-parse, request-parameter-sunset-parse"),
+    ("GEN-SUNSET-INVALID", W, "x-sunset is not a date (YYYY-MM-DD or RFC 3339): a defect of the document; a removal it announces is judged as undated (oasdiff: ERR).", "api-path-sunset-parse, api-deprecated-sunset-parse, request-parameter-sunset-parse"),
     ("GEN-SUNSET-TOO-SOON", B, "Deprecated with a sunset date already past: clients get no notice period.", "api-sunset-date-too-small, request-parameter-sunset-date-too-small"),
     ("GEN-SUNSET-REMOVED", B, "Still deprecated, but the announced sunset date is gone: clients no longer know how long they have.", "sunset-deleted, request-parameter-sunset-deleted"),
     ("GEN-SUNSET-EARLIER", B, "The announced sunset moved earlier: clients planned against the old date.", "api-sunset-date-changed-too-small, request-parameter-sunset-date-changed-too-small"),
@@ -110,9 +110,10 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-PARAM-MOVED", B, "Same name, other location (header/query/path/cookie): old requests send it in the wrong place.", ""),
     ("GEN-PARAM-STYLE-CHANGED", B, "The wire serialisation (style/explode) of the parameter changed.", ""),
     ("GEN-PARAM-BECAME-ARRAY", A, "A scalar became an exploded form array (?a=1&a=2): the old single value is a valid one-item array.", "request-parameter-type-generalized"),
+    ("GEN-PARAM-BECAME-ARRAY-UNEXPLODED", W, "A scalar became a comma-separated form array (explode: false): an old value holding a comma now splits.", ""),
     ("GEN-PARAM-DEPRECATED", A, "A deprecation mark warns clients; nothing breaks yet.", "request-parameter-deprecated"),
     ("GEN-PARAM-REACTIVATED", A, "No longer deprecated.", "request-parameter-reactivated"),
-    ("GEN-PARAM-REMOVED-DEPRECATED", A, "Removed after a deprecation mark (oasdiff: INFO).", "request-parameter-removed-with-deprecation"),
+    ("GEN-PARAM-REMOVED-DEPRECATED", W, "Removed after a deprecation mark that never said when (oasdiff: INFO).", "request-parameter-removed-with-deprecation"),
     ("GEN-PARAM-REMOVED-BEFORE-SUNSET", B, "Deprecated, but removed before the sunset date it announced.", "request-parameter-removed-before-sunset"),
     ("GEN-PARAM-REMOVED-AFTER-SUNSET", A, "Deprecated and removed on or after the announced sunset date.", ""),
     # -- request bodies
@@ -125,21 +126,18 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-REQ-MEDIA-TYPE-SPECIALISED", B, "The request accepts a narrower media range than before.", "request-body-media-type-removed"),
     ("GEN-REQ-MEDIA-TYPE-GENERALISED", A, "The request accepts a wider media range than before.", "request-body-media-type-added"),
     ("GEN-REQ-MEDIA-TYPE-ADDED", A, "An extra accepted media type changes nothing for old clients.", "request-body-media-type-added"),
-    ("GEN-REQ-MEDIA-PARAMS-ADDED", W, "The accepted media type gained parameters (; charset=..., ; version=...): old requests without them may be refused.", ""),
-    ("GEN-REQ-MEDIA-PARAMS-REMOVED", A, "The accepted media type dropped parameters: it accepts at least what it did.", ""),
-    ("GEN-MEDIA-PARAMS-CHANGED", W, "The media type's parameters changed value (; version=1 -> 2): a different representation; review it (oasdiff: INFO).", "response-media-type-name-changed"),
+    ("GEN-MEDIA-PARAMS-CHANGED", W, "Media-type parameters added, removed or changed (; version=2): parties negotiating on them break, most do not look (oasdiff: INFO).", "response-media-type-name-changed"),
+    ("GEN-MEDIA-CHARSET-UTF8", A, "charset=utf-8 added to or dropped from a JSON media type: JSON is UTF-8 (RFC 8259).", "response-media-type-name-changed"),
     ("GEN-REQ-SCHEMA-ADDED", B, "A body that was free-form is now constrained.", "request-body-media-type-schema-added"),
     ("GEN-REQ-SCHEMA-REMOVED", A, "The request body is no longer constrained.", "request-body-media-type-schema-removed"),
     # -- responses
     ("GEN-RESP-STATUS-REMOVED", B, "Clients expecting the success status no longer get it.", "response-success-status-removed"),
-    ("GEN-RESP-ERROR-STATUS-REMOVED", B, "Issue #8: a removed error status breaks clients generated for it (oasdiff: INFO).", "response-non-success-status-removed"),
+    ("GEN-RESP-ERROR-STATUS-REMOVED", W, "No request fails, but the condition the error status signalled is now answered another way (oasdiff: INFO).", "response-non-success-status-removed"),
     ("GEN-RESP-STATUS-ADDED", A, "Issue #8: added status codes are allowed; clients treat unknown codes by class.", "response-non-success-status-added"),
     ("GEN-RESP-MEDIA-TYPE-REMOVED", B, "Clients asking for that representation no longer get it (406).", "response-media-type-removed"),
     ("GEN-RESP-MEDIA-TYPE-SPECIALISED", A, "The response media range got narrower (*/* -> application/json); old readers accepted it.", "response-media-type-name-specialized"),
     ("GEN-RESP-MEDIA-TYPE-GENERALISED", B, "The response may come in media types old readers do not expect.", "response-media-type-name-generalized"),
     ("GEN-RESP-MEDIA-TYPE-ADDED", A, "An extra representation changes nothing for old clients.", "response-media-type-added"),
-    ("GEN-RESP-MEDIA-PARAMS-ADDED", A, "The response media type gained parameters: a narrower description of the same representation.", "response-media-type-name-changed"),
-    ("GEN-RESP-MEDIA-PARAMS-REMOVED", W, "The response media type dropped parameters readers may rely on (charset, version).", "response-media-type-name-changed"),
     ("GEN-RESP-SCHEMA-REMOVED", B, "The response body is no longer described.", "response-body-media-type-schema-removed"),
     ("GEN-RESP-SCHEMA-ADDED", A, "The response body is now described.", "response-body-media-type-schema-added"),
     ("GEN-RESP-HEADER-REMOVED-REQUIRED", B, "Clients reading the required header no longer get it.", "required-response-header-removed"),
@@ -532,9 +530,8 @@ _MEDIA_RULES: dict[tuple[str, bool], dict[str, str]] = {
         "added": "GEN-REQ-MEDIA-TYPE-ADDED",
         "specialised": "GEN-REQ-MEDIA-TYPE-SPECIALISED",
         "generalised": "GEN-REQ-MEDIA-TYPE-GENERALISED",
-        "params-specialised": "GEN-REQ-MEDIA-PARAMS-ADDED",
-        "params-generalised": "GEN-REQ-MEDIA-PARAMS-REMOVED",
-        "params-changed": "GEN-MEDIA-PARAMS-CHANGED",
+        "params": "GEN-MEDIA-PARAMS-CHANGED",
+        "charset": "GEN-MEDIA-CHARSET-UTF8",
         "schema-added": "GEN-REQ-SCHEMA-ADDED",
         "schema-removed": "GEN-REQ-SCHEMA-REMOVED",
     },
@@ -543,9 +540,8 @@ _MEDIA_RULES: dict[tuple[str, bool], dict[str, str]] = {
         "added": "GEN-RESP-MEDIA-TYPE-ADDED",
         "specialised": "GEN-RESP-MEDIA-TYPE-SPECIALISED",
         "generalised": "GEN-RESP-MEDIA-TYPE-GENERALISED",
-        "params-specialised": "GEN-RESP-MEDIA-PARAMS-ADDED",
-        "params-generalised": "GEN-RESP-MEDIA-PARAMS-REMOVED",
-        "params-changed": "GEN-MEDIA-PARAMS-CHANGED",
+        "params": "GEN-MEDIA-PARAMS-CHANGED",
+        "charset": "GEN-MEDIA-CHARSET-UTF8",
         "schema-added": "GEN-RESP-SCHEMA-ADDED",
         "schema-removed": "GEN-RESP-SCHEMA-REMOVED",
     },
@@ -572,7 +568,8 @@ _HOOK_SECURITY = {
 
 
 def _success(status: str) -> bool:
-    return status.startswith("2")
+    """2xx and 3xx count as success (docs/diff-policy.md); ``default`` and 4xx/5xx do not."""
+    return status[:1] in ("2", "3")
 
 
 class _OperationDiff:
@@ -1039,6 +1036,36 @@ class _OperationDiff:
                 direction=direction,
             )
         self.deprecation(o_param, o_ptr, n_param, n_ptr, scope, where, "parameter")
+        ctx = SchemaContext(direction, scope, where, "parameter")
+        o_schema, _ = self.old.deref(o_param.get("schema"), join(o_ptr, "schema"))
+        n_schema, n_sptr = self.new.deref(n_param.get("schema"), join(n_ptr, "schema"))
+        array_style = (
+            None if self.hook else self._became_array(o_param, o_schema, n_param, n_schema)
+        )
+        if array_style is not None:
+            # A scalar's explode setting means nothing, so this is no style change.
+            exploded = array_style == "form/explode"
+            self.em.emit(
+                "request-parameter-became-array",
+                "GEN-PARAM-BECAME-ARRAY" if exploded else "GEN-PARAM-BECAME-ARRAY-UNEXPLODED",
+                scope,
+                where,
+                join(o_ptr, "schema"),
+                join(n_sptr, "type"),
+                "now an exploded form array: a single value is still a valid one-item array"
+                if exploded
+                else "now a comma-separated form array: an old value holding a comma is split",
+                operation=scope,
+                direction=direction,
+            )
+            self.schemas.compare(
+                self._as_text(o_schema, n_schema["items"]),
+                join(o_ptr, "schema"),
+                n_schema["items"],
+                join(n_sptr, "items"),
+                ctx,
+            )
+            return
         if _style(o_param) != _style(n_param):
             self.em.emit(
                 "request-parameter-style-changed",
@@ -1051,30 +1078,7 @@ class _OperationDiff:
                 operation=scope,
                 direction=direction,
             )
-        ctx = SchemaContext(direction, scope, where, "parameter")
         if "schema" in o_param and "schema" in n_param:
-            o_schema, _ = self.old.deref(o_param["schema"], join(o_ptr, "schema"))
-            n_schema, n_sptr = self.new.deref(n_param["schema"], join(n_ptr, "schema"))
-            if not self.hook and self._became_array(o_schema, n_param, n_schema):
-                self.em.emit(
-                    "request-parameter-became-array",
-                    "GEN-PARAM-BECAME-ARRAY",
-                    scope,
-                    where,
-                    join(o_ptr, "schema"),
-                    join(n_sptr, "type"),
-                    "now an exploded form array: a single value is still a valid one-item array",
-                    operation=scope,
-                    direction=direction,
-                )
-                self.schemas.compare(
-                    o_param["schema"],
-                    join(o_ptr, "schema"),
-                    n_schema["items"],
-                    join(n_sptr, "items"),
-                    ctx,
-                )
-                return
             self.schemas.compare(
                 o_param["schema"],
                 join(o_ptr, "schema"),
@@ -1092,19 +1096,40 @@ class _OperationDiff:
                 "request",
             )
 
-    def _became_array(self, o_schema: Any, n_param: Mapping[str, Any], n_schema: Any) -> bool:
-        """A scalar parameter now an array serialised as exploded form (``?a=1&a=2``): the old
-        single value is a valid one-item array, so old requests stay valid (oasdiff agrees)."""
+    def _as_text(self, o_schema: dict[str, Any], n_items: Any) -> dict[str, Any]:
+        """The old scalar as the new string items see it: a query value is text on the wire, so
+        ``type: [string, integer]`` sent as ``?a=5`` is a valid string item (oasdiff's reading)."""
+        items, _ = self.new.deref(n_items, "")
+        o_types = schema_types(o_schema, self.old.is_31)
+        if not isinstance(items, dict) or o_types is None:
+            return o_schema
+        if (schema_types(items, self.new.is_31) or frozenset()) - {"null"} != {"string"}:
+            return o_schema
+        if not o_types - {"null"} <= {"string", "integer", "number", "boolean"}:
+            return o_schema
+        text: Any = ["string", "null"] if "null" in o_types and self.old.is_31 else "string"
+        return {**o_schema, "type": text}
+
+    def _became_array(
+        self, o_param: Mapping[str, Any], o_schema: Any, n_param: Mapping[str, Any], n_schema: Any
+    ) -> str | None:
+        """The new form style when a scalar query or cookie parameter became an array (oasdiff's
+        rule: under ``form`` with ``explode`` the old single value is a valid one-item array)."""
+        if "schema" not in o_param or "schema" not in n_param:
+            return None
         if not isinstance(o_schema, dict) or not isinstance(n_schema, dict):
-            return False
-        if _style(n_param) != "form/explode" or not isinstance(n_schema.get("items"), dict):
-            return False
+            return None
+        style = _style(n_param)
+        if not style.startswith("form/") or not isinstance(n_schema.get("items"), dict):
+            return None
         o_types = schema_types(o_schema, self.old.is_31)
         n_types = schema_types(n_schema, self.new.is_31)
         if o_types is None or n_types is None:
-            return False
+            return None
         o_types, n_types = o_types - {"null"}, n_types - {"null"}
-        return bool(o_types) and "array" not in o_types and n_types == {"array"}
+        if o_types and "array" not in o_types and n_types == {"array"}:
+            return style
+        return None
 
     def content(
         self, o_content: Any, o_ptr: str, n_content: Any, n_ptr: str, ctx: SchemaContext, side: str
@@ -1131,7 +1156,7 @@ class _OperationDiff:
             if media in pairs:
                 continue
             found = [
-                (0 if rel.startswith("params") else 1, i, m, rel)
+                (0 if rel in ("params", "charset") else 1, i, m, rel)
                 for i, m in enumerate(free)
                 if (rel := _media_relation(media, m)) is not None
             ]
@@ -1142,7 +1167,7 @@ class _OperationDiff:
             pairs[media] = (match, relation)
             kind = (
                 "media-type-parameters-changed"
-                if relation.startswith("params")
+                if relation in ("params", "charset")
                 else "media-type-changed"
             )
             self.em.emit(
@@ -1781,17 +1806,18 @@ def _covers(wide: str, narrow: str) -> bool:
 
 
 def _media_relation(old: str, new: str) -> str | None:
-    """How two media type labels relate: parameters added (``params-specialised``), dropped
-    (``params-generalised``) or otherwise changed; a narrower (``specialised``) or wider
+    """How two media type labels relate: only ``charset=utf-8`` added or dropped on a JSON type
+    (``charset``), other parameters differing (``params``), a narrower (``specialised``) or wider
     (``generalised``) range; None when they are unrelated."""
     (o_ess, o_params), (n_ess, n_params) = _media_type(old), _media_type(new)
     o_set, n_set = set(o_params), set(n_params)
     if o_ess == n_ess:
-        if o_set < n_set:
-            return "params-specialised"
-        if n_set < o_set:
-            return "params-generalised"
-        return "params-changed" if o_set != n_set else None
+        if o_set == n_set:
+            return None
+        json = o_ess.endswith(("/json", "+json"))
+        if json and o_set ^ n_set == {("charset", "utf-8")}:
+            return "charset"
+        return "params"
     if o_set <= n_set and _covers(o_ess, n_ess):
         return "specialised"
     if n_set <= o_set and _covers(n_ess, o_ess):

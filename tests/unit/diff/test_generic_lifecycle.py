@@ -47,7 +47,7 @@ def drop_get(doc: Doc) -> Doc:
         ("2026-12-31", "GEN-OPERATION-REMOVED-AFTER-SUNSET", A),
         ("2026-12-31T23:00:00Z", "GEN-OPERATION-REMOVED-AFTER-SUNSET", A),  # RFC 3339
         ("2027-01-02T00:00:00+01:00", "GEN-OPERATION-REMOVED-BEFORE-SUNSET", B),
-        ("soon", "GEN-SUNSET-INVALID", B),
+        ("soon", "GEN-SUNSET-INVALID", W),  # docs/diff-policy.md: judged as undated
         (None, "GEN-OPERATION-REMOVED-DEPRECATED", W),
     ],
 )
@@ -107,7 +107,7 @@ def test_newly_deprecated_with_a_future_sunset_is_allowed_with_a_past_one_breaki
     assert "2027-06-30" in change.message
     change = only(diff(base(), deprecated("2026-06-30"), on=ON), "operation-sunset-too-soon")
     assert change.verdict is B
-    assert only(diff(base(), deprecated("never"), on=ON), "operation-sunset-invalid").verdict is B
+    assert only(diff(base(), deprecated("never"), on=ON), "operation-sunset-invalid").verdict is W
     assert only(diff(deprecated(), base(), on=ON), "operation-reactivated").verdict is A
 
 
@@ -124,7 +124,7 @@ def test_sunset_moved_earlier_breaks_later_is_allowed() -> None:
 def test_sunset_removed_from_a_deprecated_operation_breaks() -> None:
     change = only(diff(deprecated("2027-06-30"), deprecated(), on=ON), "operation-sunset-removed")
     assert change.verdict is B
-    # announcing one later is allowed; an unreadable one on either side is breaking
+    # announcing one later is allowed; an unreadable one on either side is a warning
     assert (
         only(diff(deprecated(), deprecated("2027-06-30"), on=ON), "operation-sunset-added").verdict
         is A
@@ -133,13 +133,13 @@ def test_sunset_removed_from_a_deprecated_operation_breaks() -> None:
         only(
             diff(deprecated("2027-06-30"), deprecated("x"), on=ON), "operation-sunset-invalid"
         ).verdict
-        is B
+        is W
     )
     assert (
         only(
             diff(deprecated("x"), deprecated("2027-06-30"), on=ON), "operation-sunset-invalid"
         ).verdict
-        is B
+        is W
     )
 
 
@@ -162,10 +162,10 @@ def drop_q(doc: Doc) -> Doc:
     ("param", "rule", "verdict"),
     [
         ({}, "GEN-PARAM-REMOVED", W),
-        ({"deprecated": True}, "GEN-PARAM-REMOVED-DEPRECATED", A),
+        ({"deprecated": True}, "GEN-PARAM-REMOVED-DEPRECATED", W),
         ({"deprecated": True, "x-sunset": "2027-06-30"}, "GEN-PARAM-REMOVED-BEFORE-SUNSET", B),
         ({"deprecated": True, "x-sunset": "2026-06-30"}, "GEN-PARAM-REMOVED-AFTER-SUNSET", A),
-        ({"deprecated": True, "x-sunset": "?"}, "GEN-SUNSET-INVALID", B),
+        ({"deprecated": True, "x-sunset": "?"}, "GEN-SUNSET-INVALID", W),
     ],
 )
 def test_removing_a_deprecated_parameter_is_judged_by_its_sunset(

@@ -3,6 +3,7 @@ parameter widened to an exploded array, success and error statuses removed."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -85,8 +86,19 @@ def test_the_array_items_are_still_compared_with_the_old_value() -> None:
     assert any(c.verdict is B for c in found.changes), [c.id for c in found.changes]
 
 
-def test_an_array_not_exploded_is_a_real_type_change() -> None:
-    old, new = exploded({"type": "array", "items": {"type": "string"}}, explode=False)
+def test_an_array_not_exploded_warns() -> None:
+    """docs/diff-policy.md: with explode false an old value holding a comma now splits."""
+    old, new = exploded(
+        {"type": "array", "items": {"type": "string", "maxLength": 10}}, explode=False
+    )
+    found = diff(old, new)
+    change = only(found, "request-parameter-became-array")
+    assert (change.rule, change.verdict) == ("GEN-PARAM-BECAME-ARRAY-UNEXPLODED", W)
+    assert kinds(found) == {"request-parameter-became-array"}
+
+
+def test_an_array_in_another_style_is_a_real_type_change() -> None:
+    old, new = exploded({"type": "array", "items": {"type": "string"}}, style="pipeDelimited")
     found = diff(old, new)
     assert "request-parameter-became-array" not in kinds(found)
     assert any(c.verdict is B for c in found.changes)
@@ -103,16 +115,23 @@ def test_a_header_generalised_to_an_array_is_not_excused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "rule"),
-    [("200", "GEN-RESP-STATUS-REMOVED"), ("404", "GEN-RESP-ERROR-STATUS-REMOVED")],
+    ("status", "rule", "verdict"),
+    [
+        ("200", "GEN-RESP-STATUS-REMOVED", B),
+        ("404", "GEN-RESP-ERROR-STATUS-REMOVED", W),
+        ("default", "GEN-RESP-ERROR-STATUS-REMOVED", W),
+        ("302", "GEN-RESP-STATUS-REMOVED", B),
+    ],
 )
-def test_success_and_error_statuses_removed_have_their_own_rules(status: str, rule: str) -> None:
-    old, new = base(), base()
-    get(old)["responses"]["201"] = {"description": "created"}
-    get(new)["responses"]["201"] = {"description": "created"}
+def test_success_and_error_statuses_removed_have_their_own_rules(
+    status: str, rule: str, verdict: Verdict
+) -> None:
+    old = base()
+    get(old)["responses"][status] = {"description": status}
+    new = copy.deepcopy(old)
     del get(new)["responses"][status]
     change = only(diff(old, new), "response-status-removed")
-    assert change.rule == rule
+    assert (change.rule, change.verdict) == (rule, verdict)
     assert change.id == f"response-status-removed:GET /items/{{id}}:response {status}"
 
 
@@ -123,3 +142,16 @@ def test_the_documents_paths_or_webhooks_may_be_missing() -> None:
     assert only(found, "path-removed").verdict is B
     assert diff(empty, empty).changes == []
     assert only(diff(empty, doc), "path-added").verdict is A
+
+
+def test_a_multi_typed_query_value_fits_string_items() -> None:
+    """``?token=5`` is text on the wire: ``[string, integer]`` -> array of string is allowed
+    (oasdiff's request_param_multitype_to_array pair); array of integer refuses ``?token=abc``."""
+    old, new = base(), base()
+    get(old)["parameters"][1]["schema"] = {"type": ["string", "integer"]}
+    get(new)["parameters"][1]["schema"] = {"type": "array", "items": {"type": "string"}}
+    found = diff(old, new)
+    assert kinds(found) == {"request-parameter-became-array"}
+    assert only(found, "request-parameter-became-array").verdict is A
+    get(new)["parameters"][1]["schema"] = {"type": "array", "items": {"type": "integer"}}
+    assert any(c.verdict is B for c in diff(old, new).changes)

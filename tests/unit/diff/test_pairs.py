@@ -368,10 +368,10 @@ CASES = [
     ),
     # -- responses
     Case(
-        "response status removed",
+        "error response status removed (docs/diff-policy.md: warn)",
         lambda d: get(d)["responses"].pop("404"),
         "response-status-removed",
-        B,
+        W,
         GET + "/responses/404",
         GET + "/responses",
     ),

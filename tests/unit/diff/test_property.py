@@ -259,7 +259,7 @@ MUTATIONS: dict[str, tuple[Mutation, str, Verdict]] = {
     "add_required_parameter": (add_required_parameter, "request-parameter-added", Verdict.BREAKING),
     "make_parameter_required": (make_parameter_required, "request-parameter-became-required", Verdict.BREAKING),
     "change_parameter_type": (change_parameter_type, "request-parameter-type-changed", Verdict.BREAKING),
-    "remove_response_status": (remove_response_status, "response-status-removed", Verdict.BREAKING),
+    "remove_response_status": (remove_response_status, "response-status-removed", Verdict.WARN),
     "add_response_status": (add_response_status, "response-status-added", Verdict.ALLOWED),
     "remove_response_property": (remove_response_property, "response-property-removed", Verdict.BREAKING),
     "rename_response_property": (rename_response_property, "response-property-renamed", Verdict.BREAKING),
