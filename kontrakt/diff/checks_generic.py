@@ -495,8 +495,8 @@ _FAMILY_RULES = {
 # How the removal of something deprecated or unstable is judged, worst first.
 _REMOVAL_ORDER = (
     "plain",
-    "sunset-invalid",
     "before-sunset",
+    "sunset-invalid",
     "deprecated",
     "after-sunset",
     "unstable",

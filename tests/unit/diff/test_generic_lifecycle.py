@@ -97,6 +97,12 @@ def test_a_removed_path_takes_the_worst_of_its_operations() -> None:
     one_future = deprecated("2026-01-01")
     put(one_future).update({"deprecated": True, "x-sunset": "2027-06-01"})
     assert removed(one_future).rule == "GEN-PATH-REMOVED-BEFORE-SUNSET"
+    unreadable = deprecated("2027-06-01")  # before its sunset beats an unreadable one
+    put(unreadable).update({"deprecated": True, "x-sunset": "later"})
+    assert (removed(unreadable).rule, removed(unreadable).verdict) == (
+        "GEN-PATH-REMOVED-BEFORE-SUNSET",
+        B,
+    )
     mixed = deprecated("2026-01-01")  # PUT is not deprecated at all
     assert (removed(mixed).rule, removed(mixed).verdict) == ("GEN-PATH-REMOVED", B)
 
