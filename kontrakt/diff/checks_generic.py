@@ -251,7 +251,7 @@ _PATH_VERSION = re.compile(r"^/(v\d+)(?=/|$)")
 
 
 def _server_version(doc: Document) -> tuple[str, str] | None:
-    for i, server in enumerate(doc.data.get("servers") or []):
+    for i, server in enumerate(_as_list(doc.data.get("servers"))):
         url = str(server.get("url", "")) if isinstance(server, dict) else ""
         segments = [s for s in re.sub(r"^[a-z]+://[^/]*", "", url).split("/") if s]
         for segment in reversed(segments):
@@ -261,7 +261,7 @@ def _server_version(doc: Document) -> tuple[str, str] | None:
 
 
 def _path_version(doc: Document) -> str | None:
-    paths = list((doc.data.get("paths") or {}).keys())
+    paths = [str(p) for p in _mapping(doc.data.get("paths"))]
     found = {m.group(1) for p in paths if (m := _PATH_VERSION.match(p))}
     if paths and len(found) == 1 and all(_PATH_VERSION.match(p) for p in paths):
         return found.pop()
@@ -287,8 +287,8 @@ def detect_major(old: Document, new: Document, *, info_counts: bool) -> MajorVer
             if om is not None and nm is not None and om != nm:
                 return MajorVersion(o_tok, n_tok, source)
     if info_counts:
-        o_info = str((old.data.get("info") or {}).get("version", ""))
-        n_info = str((new.data.get("info") or {}).get("version", ""))
+        o_info = str(_mapping(old.data.get("info")).get("version", ""))
+        n_info = str(_mapping(new.data.get("info")).get("version", ""))
         om, nm = _major(o_info.split(".")[0]), _major(n_info.split(".")[0])
         if om is not None and nm is not None and om != nm:
             return MajorVersion(o_info, n_info, "info.version")
@@ -360,6 +360,10 @@ def _param_key(param: Mapping[str, Any], path: str) -> tuple[str, str]:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _item(
@@ -877,7 +881,9 @@ class _OperationDiff:
         o_raw, n_raw = o.node.get("x-stability-level"), n.node.get("x-stability-level")
         o_level = "stable" if o_raw is None else o_raw
         n_level = "stable" if n_raw is None else n_raw
-        unstable = next((lv for lv in (o_level, n_level) if lv in UNSTABLE), None)
+        unstable = next(
+            (lv for lv in (o_level, n_level) if isinstance(lv, str) and lv in UNSTABLE), None
+        )
         if unstable is not None:
             rule = self.em.rule("GEN-UNSTABLE-CHANGED")
             for i in range(start, len(self.em.changes)):
@@ -1509,11 +1515,11 @@ class _OperationDiff:
         name = str(scheme.get("name", ""))
         if location == "header":
             name = name.lower()
-        flows = tuple(sorted((scheme.get("flows") or {}).keys()))
+        flows = tuple(sorted(_mapping(scheme.get("flows"))))
         return (kind, str(scheme.get("scheme", "")).lower(), location, name, *flows)
 
     def _schemes(self, doc: Document) -> dict[str, tuple[str, ...]]:
-        raw = ((doc.data.get("components") or {}).get("securitySchemes")) or {}
+        raw = _mapping(_mapping(doc.data.get("components")).get("securitySchemes"))
         result = {}
         for name, node in raw.items():
             scheme, _ = doc.deref(node, join("", "components", "securitySchemes", name))
@@ -1838,9 +1844,13 @@ def _servers(old: Document, new: Document, em: Emitter, major: MajorVersion | No
         url = url.rstrip("/")
         return re.sub(r"/v?\d+(\.\d+)*$", "", url) if major else url
 
-    o_urls = [str(s.get("url", "")) for s in old.data.get("servers") or [] if isinstance(s, dict)]
+    o_urls = [
+        str(s.get("url", "")) for s in _as_list(old.data.get("servers")) if isinstance(s, dict)
+    ]
     n_urls = {
-        base(str(s.get("url", ""))) for s in new.data.get("servers") or [] if isinstance(s, dict)
+        base(str(s.get("url", "")))
+        for s in _as_list(new.data.get("servers"))
+        if isinstance(s, dict)
     }
     for i, url in enumerate(o_urls):
         if n_urls and base(url) not in n_urls:
