@@ -68,17 +68,35 @@ def untriaged() -> dict[str, dict[str, str]]:
     return {entry["pair"]: entry for entry in _read("untriaged.json")["untriaged"]}
 
 
-def id_map() -> dict[str, set[str]]:
-    """oasdiff id -> our rule ids: each rule's ``oasdiff`` field plus the extras in mapping.json."""
-    from kontrakt.diff.engine import all_rules
+class IdMap:
+    """oasdiff id -> our rule ids: each rule's ``oasdiff`` field, plus mapping.json's ``rules``
+    (exact ids) and ``patterns`` (regular expressions over ids, for oasdiff's families such as
+    ``request-(body|property|parameter)-max-length-decreased``)."""
 
-    mapping: dict[str, set[str]] = {}
-    for rule in all_rules().values():
-        for oid in filter(None, (part.strip() for part in rule.oasdiff.split(","))):
-            mapping.setdefault(oid, set()).add(rule.id)
-    for oid, rules in _read("mapping.json")["rules"].items():
-        mapping.setdefault(oid, set()).update(rules)
-    return mapping
+    def __init__(self) -> None:
+        from kontrakt.diff.engine import all_rules
+
+        self.exact: dict[str, set[str]] = {}
+        for rule in all_rules().values():
+            for oid in filter(None, (part.strip() for part in rule.oasdiff.split(","))):
+                self.exact.setdefault(oid, set()).add(rule.id)
+        mapping = _read("mapping.json")
+        for oid, rules in mapping.get("rules", {}).items():
+            self.exact.setdefault(oid, set()).update(rules)
+        self.patterns = [
+            (re.compile(p["match"]), set(p["rules"])) for p in mapping.get("patterns", [])
+        ]
+
+    def get(self, oid: str) -> set[str]:
+        found = set(self.exact.get(oid, set()))
+        for pattern, rules in self.patterns:
+            if pattern.fullmatch(oid):
+                found |= rules
+        return found
+
+
+def id_map() -> IdMap:
+    return IdMap()
 
 
 def slug(heading: str) -> str:
@@ -141,7 +159,7 @@ def classify(ours: str, accepted: list[str]) -> str:
 
 
 def score_pair(
-    entry: dict[str, Any], argued_pairs: dict[str, dict[str, str]], ids: dict[str, set[str]]
+    entry: dict[str, Any], argued_pairs: dict[str, dict[str, str]], ids: IdMap
 ) -> Outcome:
     outcome = Outcome(entry["pair"], list(entry["accepted"]))
     start = time.process_time()
@@ -165,7 +183,7 @@ def score_pair(
     expected_ids = [e["id"] for e in entry["expected"]]
     if expected_ids:
         ours_rules = set(outcome.rules)
-        outcome.id_matched = any(ids.get(oid, set()) & ours_rules for oid in expected_ids)
+        outcome.id_matched = any(ids.get(oid) & ours_rules for oid in expected_ids)
     return outcome
 
 
@@ -219,13 +237,14 @@ def listing(outcomes: list[Outcome]) -> str:
 
 
 def write_untriaged(outcomes: list[Outcome]) -> int:
+    before = untriaged()
     entries = [
         {
             "pair": o.pair,
             "ours": o.ours or "crash",
             "oasdiff": o.oasdiff,
             "category": o.category,
-            "reason": "not yet triaged",
+            "reason": before.get(o.pair, {}).get("reason", "not yet triaged"),
         }
         for o in sorted(outcomes, key=lambda o: o.pair)
         if o.category not in (AGREE, ARGUED)

@@ -51,5 +51,5 @@ def test_pair(entry: dict[str, Any]) -> None:
         f"(asserted {[e['id'] for e in entry['expected']]}; our rules {outcome.rules}) {outcome.error}"
     )
     if entry["pair"] in UNTRIAGED and outcome.category != score.CRASH:
-        pytest.xfail(f"not yet triaged: {message}")
+        pytest.xfail(f"{UNTRIAGED[entry['pair']]['reason']}: {message}")
     pytest.fail(message)
