@@ -416,19 +416,22 @@ def _paths(doc: Document, strip_version: bool) -> dict[str, _Item]:
 
 
 def _webhooks(doc: Document) -> dict[str, _Item]:
-    """OpenAPI 3.1 webhooks by name."""
-    hooks = doc.data.get("webhooks")
+    """Webhooks by name: OpenAPI 3.1 ``webhooks``, and ``x-webhooks``, the same object under the
+    extension name 3.0 documents use for it (GitHub's REST description, Redocly)."""
     result: dict[str, _Item] = {}
-    for name, raw in (hooks if isinstance(hooks, dict) else {}).items():
-        result[name] = _item(
-            doc,
-            name,
-            raw,
-            join("", "webhooks", name),
-            f"WEBHOOK {name}",
-            (f"WEBHOOK {name} ", ""),
-            hook=True,
-        )
+    for key in ("webhooks", "x-webhooks"):
+        for name, raw in _mapping(doc.data.get(key)).items():
+            if name in result:
+                continue
+            result[name] = _item(
+                doc,
+                name,
+                raw,
+                join("", key, name),
+                f"WEBHOOK {name}",
+                (f"WEBHOOK {name} ", ""),
+                hook=True,
+            )
     return result
 
 

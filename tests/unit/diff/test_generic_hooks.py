@@ -294,3 +294,19 @@ def test_callbacks_of_a_removed_operation_are_not_reported_apart() -> None:
     old, new = with_callback(), with_callback()
     del new["paths"]["/items/{id}"]["put"]
     assert kinds(diff(old, new)) == {"operation-removed"}
+
+
+def test_x_webhooks_of_a_30_document_are_webhooks_too() -> None:
+    """GitHub's REST description (OpenAPI 3.0) lists its events under x-webhooks."""
+    old, new = with_webhook(), with_webhook()
+    for doc in (old, new):
+        doc["openapi"] = "3.0.3"
+        doc["x-webhooks"] = doc.pop("webhooks")
+    del new["x-webhooks"]["itemCreated"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]["properties"]["status"]
+    change = only(diff(old, new), "response-property-removed")
+    assert change.verdict is B
+    assert change.operation == "WEBHOOK itemCreated POST"
+    assert change.old_pointer is not None
+    assert change.old_pointer.startswith("/x-webhooks/itemCreated/post/requestBody")
