@@ -1574,7 +1574,8 @@ class _OperationDiff:
                 for name, scopes in req.items():
                     key = str(self.scheme_names.get(name, name) if rename else name)
                     alt[key] = frozenset(str(s) for s in _as_list(scopes))
-                result.append(alt)
+                if alt not in result:  # a repeated alternative adds no way in
+                    result.append(alt)
         return result or [{}], ptr
 
     def security(self, o: Operation, n: Operation) -> None:
@@ -1591,8 +1592,19 @@ class _OperationDiff:
         def names(alt: dict[str, frozenset[str]]) -> str:
             return " + ".join(sorted(alt)) or "anonymous"
 
-        for alt in o_alts:
-            same = [j for j, b in enumerate(n_alts) if set(b) == set(alt)]
+        # An alternative kept as it was pairs first, so a second one on the same scheme with other
+        # scopes is not read as its scopes changing.
+        exact: dict[int, int] = {}
+        for i, alt in enumerate(o_alts):
+            j = next((j for j, b in enumerate(n_alts) if b == alt and j not in exact.values()), -1)
+            if j >= 0:
+                exact[i] = j
+        matched_new.update(exact.values())
+        for i, alt in enumerate(o_alts):
+            if i in exact:
+                continue
+            same = [j for j, b in enumerate(n_alts) if set(b) == set(alt) and j not in matched_new]
+            same = same or [j for j, b in enumerate(n_alts) if set(b) == set(alt)]
             if same:
                 j = same[0]
                 matched_new.add(j)

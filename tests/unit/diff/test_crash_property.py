@@ -298,3 +298,11 @@ def test_the_cli_exits_0_1_or_2_without_a_traceback(
             result.exception
         )
         assert "Traceback" not in result.output
+
+
+@given(doc=documents())
+@settings(SETTINGS, max_examples=60)
+def test_any_document_against_itself_reports_nothing(doc: Doc) -> None:
+    """Webhooks, callbacks, sunsets, media parameters and repeated security alternatives
+    included."""
+    assert [c.id for c in diff(doc, copy.deepcopy(doc)).changes] == []

@@ -155,3 +155,19 @@ def test_a_multi_typed_query_value_fits_string_items() -> None:
     assert only(found, "request-parameter-became-array").verdict is A
     get(new)["parameters"][1]["schema"] = {"type": "array", "items": {"type": "integer"}}
     assert any(c.verdict is B for c in diff(old, new).changes)
+
+
+def test_security_alternatives_on_one_scheme_pair_exactly() -> None:
+    """``[{oauth: [items.read]}, {oauth: [items.read, items.write]}]`` compared with itself, or
+    with a repeated entry added, is no change; dropping the read-only way in is breaking."""
+    old = base()
+    get(old)["security"] = [{"oauth": ["items.read"]}, {"oauth": ["items.read", "items.write"]}]
+    assert diff(old, copy.deepcopy(old)).changes == []
+    repeated = copy.deepcopy(old)
+    get(repeated)["security"].append({"oauth": ["items.read"]})
+    assert diff(old, repeated).changes == []
+    write_only = copy.deepcopy(old)
+    get(write_only)["security"].pop(0)
+    found = diff(old, write_only)
+    assert any(c.verdict is B for c in found.changes), [c.id for c in found.changes]
+    assert "security-alternative-added" not in kinds(found)
