@@ -1,10 +1,16 @@
 """Generic OpenAPI compatibility checks: paths, operations, parameters, bodies, responses, security.
 
 The rule table `GENERIC_RULES` is the single list of what is breaking, allowed or a warning for
-any OpenAPI document. Where oasdiff has a corresponding check its id is named, so our verdicts can
-be compared with that tool's; where we differ from its default level, the citation says why. The
-same module checks kontrakt's own extensions that are not tied to one publisher: the error
-catalogue, lifecycles (status machines), batch and pagination promises.
+any OpenAPI document; docs/diff-policy.md gives the reason for each verdict. Where oasdiff has a
+corresponding check its id is named, so our verdicts can be compared with that tool's.
+
+Operations are compared wherever they live: under ``paths``, as webhooks (``webhooks``, or
+``x-webhooks`` in 3.0) and as each operation's callbacks. In a webhook or callback the provider
+sends the request and the consumer answers, so every direction is reversed (``GEN-HOOK-*``).
+Removals are judged by ``deprecated`` with an ``x-sunset`` date (as of the date given to
+`check_document`) and by ``x-stability-level`` (draft and alpha promise nothing). The same module
+checks kontrakt's own extensions that are not tied to one publisher: the error catalogue,
+lifecycles (status machines), batch and pagination promises.
 """
 
 from __future__ import annotations
