@@ -799,7 +799,8 @@ class _OperationDiff:
             return join(ptr, "x-sunset") if "x-sunset" in node else ptr
 
         if (
-            n_has
+            n_dep
+            and n_has
             and n_date is None
             and (not o_has or o_node.get("x-sunset") != n_node.get("x-sunset"))
         ):

@@ -248,3 +248,12 @@ def test_lowering_to_draft_is_breaking_even_though_the_rest_is_excused() -> None
     assert kinds(found) == {"stability-decreased", "request-parameter-became-required"}
     assert only(found, "stability-decreased").verdict is B
     assert only(found, "request-parameter-became-required").verdict is A
+
+
+def test_a_sunset_without_the_deprecation_mark_is_not_read() -> None:
+    """oasdiff reads x-sunset only on deprecated elements; so do we."""
+    old, new = base(), base()
+    get(new)["x-sunset"] = "whenever"
+    assert diff(old, new, on=ON).changes == []
+    get(old)["x-sunset"] = "2027-06-30"
+    assert diff(old, new, on=ON).changes == []
