@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from kontrakt.cli import app
 from kontrakt.diff import Verdict
+from kontrakt.diff.report import FORMATS
 from tests.unit.diff.helpers import diff
 
 Doc = dict[str, Any]
@@ -200,7 +201,10 @@ def documents(draw: st.DrawFn) -> Doc:
     }
     paths: Doc = {}
     for path in draw(st.lists(st.sampled_from(PATHS), max_size=3, unique=True)):
-        paths[path] = draw(path_items(path))
+        if version.startswith("3.1") and path == "/items" and draw(st.booleans()):
+            paths[path] = {"$ref": "#/components/pathItems/Hook"}  # 3.1: a path item by reference
+        else:
+            paths[path] = draw(path_items(path))
     if paths or version.startswith("3.0") or draw(st.booleans()):
         doc["paths"] = paths
     if version.startswith("3.1") and draw(st.booleans()):
@@ -289,7 +293,7 @@ def test_the_cli_exits_0_1_or_2_without_a_traceback(
     folder: Path = tmp_path_factory.mktemp("pair")
     (folder / "old.json").write_text(json.dumps(old), encoding="utf-8")
     (folder / "new.json").write_text(json.dumps(new), encoding="utf-8")
-    for fmt in ("text", "json"):
+    for fmt in FORMATS:
         result = CliRunner().invoke(
             app, ["diff", str(folder / "old.json"), str(folder / "new.json"), "--format", fmt]
         )
