@@ -131,6 +131,12 @@ class DiffResult:
     rules: RuleTable = field(default_factory=dict)
     major: MajorVersion | None = None
     notes: list[str] = field(default_factory=list)
+    versioning: str = ""
+    """Where the version that decides what may break was read: ``servers URL /v2``,
+    ``paths /v1``, ``info.version 1.4.0``, or why there is none; every report names it."""
+    info_major_moved: str = ""
+    """``1.0.0 -> 2.0.0`` when info.version's major moved while a URL version decides (and did not
+    move): such a bump does not excuse breaking changes, and the report says so."""
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for c in self.changes if c.verdict is verdict)
