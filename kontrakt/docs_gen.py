@@ -762,9 +762,15 @@ _DIFF_FORMAT_NOTES = {
     "json": "for tools: every change separately with its stable id, verdict, rule and pointers",
     "markdown": "the text report as Markdown, for a pull-request comment or a job summary",
     "junit": "JUnit XML: each change a test case that fails when it would fail CI, for CI dashboards",
+    "yaml": "the JSON report as YAML",
+    "html": "one self-contained page (no script, no external asset): summary counts, then each "
+    "change, breaking first, with its rule, citation and oasdiff id",
     "sarif": "SARIF 2.1.0 for code scanning: each change a result on the side that has it (the "
     "new document, or the old one for a removal), at the line of its pointer when that side is "
     "a local file",
+    "githubactions": "GitHub workflow commands: a summary notice, then one `::error`, `::warning` "
+    "or `::notice` annotation per change at its file and line",
+    "singleline": "a summary line, then one line per change (verdict, rule, message, id), for grep",
 }
 
 

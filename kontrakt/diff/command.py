@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from kontrakt.diff.report import FORMATS
+
 __all__ = ["diff_command"]
 
 FAIL_ON = ("breaking", "warn", "never")
@@ -33,7 +35,9 @@ def diff_command(
     format: Annotated[
         str,
         typer.Option(
-            "--format", help="text, json, markdown, junit or sarif.", case_sensitive=False
+            "--format",
+            help=f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.",
+            case_sensitive=False,
         ),
     ] = "text",
     fail_on: Annotated[
@@ -48,14 +52,23 @@ def diff_command(
         Path | None,
         typer.Option("--output", "-o", help="Write the report to this file instead of stdout."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Judge sunset dates and retirement periods as of this YYYY-MM-DD "
+            "(default: KONTRAKT_DIFF_TODAY, else today).",
+        ),
+    ] = None,
 ) -> None:
     """Say whether NEW keeps the versioning promises OLD made: every change, its verdict, its rule.
 
-    A new major URL version (v1 -> v2) is reported as such; its breaking changes are what a client must change and do not fail the check. DAN retirement periods are measured against today or KONTRAKT_DIFF_TODAY.
+    A new major version (v1 -> v2) is reported as such; its breaking changes are what a client must change and do not fail the check. Where the servers URL or the paths carry a major version it decides, and info.version does not; the report names the source. Sunset dates and DAN retirement periods are judged as of --as-of, KONTRAKT_DIFF_TODAY or today.
     """
-    from kontrakt.diff.engine import RULESETS, diff_sources
+    from kontrakt.diff.engine import RULESETS, diff_sources, parse_date
     from kontrakt.diff.load import LoadError
-    from kontrakt.diff.report import FORMATS, render
+    from kontrakt.diff.report import render
 
     rules, format, fail_on = rules.lower(), format.lower(), fail_on.lower()
     for value, allowed, option in (
@@ -67,7 +80,12 @@ def diff_command(
             typer.echo(f"kontrakt diff: {option} must be one of {', '.join(allowed)}", err=True)
             raise typer.Exit(2)
     try:
-        result = diff_sources(old, new, rules)
+        on = parse_date(as_of, "--as-of") if as_of is not None else None
+    except ValueError as exc:
+        typer.echo(f"kontrakt diff: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        result = diff_sources(old, new, rules, on=on)
     except (LoadError, ValueError) as exc:
         typer.echo(f"kontrakt diff: {exc}", err=True)
         raise typer.Exit(2) from exc

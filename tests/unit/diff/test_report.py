@@ -138,7 +138,17 @@ def test_public_names() -> None:
             "load_document", "render",
         ]
     )  # fmt: skip
-    assert FORMATS == ("text", "json", "markdown", "junit", "sarif")
+    assert FORMATS == (
+        "text",
+        "json",
+        "yaml",
+        "markdown",
+        "html",
+        "junit",
+        "sarif",
+        "githubactions",
+        "singleline",
+    )
 
 
 def test_output_file_goes_into_new_directories_and_unwritable_paths_exit_2(tmp_path: Path) -> None:
