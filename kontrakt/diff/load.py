@@ -36,9 +36,18 @@ __all__ = [
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Where a running provider publishes its description, tried in order after the URL itself.
-# DAN publishes at /public/metadata/oas/json (FACTS §0); most frameworks at /openapi.json.
-WELL_KNOWN = ("openapi.json", "openapi.yaml", "public/metadata/oas/json", "v3/api-docs")
+# Where a running provider publishes its description, tried in order after the URL itself: first
+# under the path given, then at the root of its host. FastAPI (and the generated servers) serve
+# /openapi.json, Springdoc /v3/api-docs, Swashbuckle and older stacks /swagger.json (read to say it
+# is Swagger 2.0); DAN publishes at /public/metadata/oas/json (FACTS §0).
+WELL_KNOWN = (
+    "openapi.json",
+    "openapi.yaml",
+    ".well-known/openapi.json",
+    "v3/api-docs",
+    "swagger.json",
+    "public/metadata/oas/json",
+)
 
 KIND_OPENAPI = "openapi"
 KIND_EVIDENCECODES = "evidencecodes"
@@ -289,14 +298,38 @@ def _json_type(value: Any) -> str:
     return "string"
 
 
+class _Unreachable(LoadError):
+    """The host did not answer at all (refused, timed out): no other path on it will."""
+
+
 def _fetch(url: str) -> tuple[str, str]:
     try:
         response = httpx.get(url, timeout=15.0, follow_redirects=True)
+    except (httpx.ConnectError, httpx.TimeoutException) as exc:
+        raise _Unreachable(f"{url}: cannot fetch: {exc}") from exc
     except httpx.HTTPError as exc:
         raise LoadError(f"{url}: cannot fetch: {exc}") from exc
     if response.status_code >= 400:
         raise LoadError(f"{url}: HTTP {response.status_code}")
+    if urlsplit(str(response.url)).scheme not in ("http", "https"):
+        raise LoadError(f"{url}: redirected to {response.url}, which is not http(s)")
     return response.text, str(response.url)
+
+
+def probe_urls(source: str) -> list[str]:
+    """The URLs tried for ``source``: itself, then `WELL_KNOWN` under its path, then at its root."""
+    parts = urlsplit(source)
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    root = f"{parts.scheme}://{parts.netloc}/"
+    under = f"{parts.scheme}://{parts.netloc}{path}"
+    urls = [source] + [under + p for p in WELL_KNOWN] + [root + p for p in WELL_KNOWN]
+    return list(dict.fromkeys(urls))
+
+
+def _why(exc: LoadError, url: str) -> str:
+    """A failed attempt in a few words: ``HTTP 404``, ``not YAML or JSON`` ..."""
+    text = str(exc)
+    return text[len(url) + 2 :] if text.startswith(url + ": ") else text
 
 
 def _read_file(source: str) -> Any:
@@ -310,25 +343,33 @@ def _read_file(source: str) -> Any:
 
 def _load_any(source: str, *, allow_probe: bool, fragment: bool = False) -> Document:
     """Load a document; ``fragment`` accepts any data (the target of an external `$ref`)."""
+    if "://" in source and urlsplit(source).scheme not in ("http", "https"):
+        raise LoadError(f"{source}: only http(s) URLs and local files are read")
     if urlsplit(source).scheme in ("http", "https"):
-        first_error: LoadError | None = None
-        candidates = [source]
-        if allow_probe:
-            base = source if source.endswith("/") else source + "/"
-            candidates += [urljoin(base, p) for p in WELL_KNOWN]
-        for url in candidates:
+        if not allow_probe:
+            text, final = _fetch(source)
+            data = parse_text(text, source)
+            kind = KIND_FRAGMENT if fragment else _kind_of(data, source)
+            if kind is None:
+                raise LoadError(f"{source}: neither an OpenAPI document nor DAN metadata")
+            return Document(final, data, kind)
+        tried: list[str] = []
+        for url in probe_urls(source):
             try:
                 text, final = _fetch(url)
                 data = parse_text(text, url)
-                kind = KIND_FRAGMENT if fragment else _kind_of(data, url)
+                kind = _kind_of(data, url)
+            except _Unreachable as exc:
+                tried.append(f"{url} ({_why(exc, url)})")
+                break
             except LoadError as exc:
-                first_error = first_error or exc
+                tried.append(f"{url} ({_why(exc, url)})")
                 continue
             if kind is not None:
                 return Document(final, data, kind)
-        raise first_error or LoadError(
-            f"{source}: no OpenAPI document or DAN metadata found there "
-            f"(also tried {', '.join(WELL_KNOWN)})"
+            tried.append(f"{url} (HTTP 200, neither an OpenAPI document nor DAN metadata)")
+        raise LoadError(
+            f"{source}: no OpenAPI description or DAN metadata found; tried {'; '.join(tried)}"
         )
     data = _read_file(source)
     kind = KIND_FRAGMENT if fragment else _kind_of(data, source)
@@ -344,6 +385,9 @@ def load_document(source: str) -> Document:
     """Load ``source``: a file path, an http(s) URL of a document, or a running provider's base URL.
 
     For a base URL that does not itself answer with a document, the usual publication paths are
-    tried (``openapi.json``, ``openapi.yaml``, DAN's ``public/metadata/oas/json``, ...).
+    tried under its path and then at its host's root (`WELL_KNOWN`: ``openapi.json``,
+    ``openapi.yaml``, ``.well-known/openapi.json``, ``v3/api-docs``, ``swagger.json``, DAN's
+    ``public/metadata/oas/json``); when none answers with a document, the `LoadError` lists every
+    URL tried with what it answered. Only http(s) is followed, redirects included.
     """
     return _load_any(source, allow_probe=True)
