@@ -431,6 +431,7 @@ def _singleline(result: DiffResult, fail_on: str) -> str:
             f"kontrakt diff ({result.ruleset}) {result.old_source} -> {result.new_source}: "
             f"{_summary(result)}; versioning source: {_versioning(result)}; "
             f"{'fails' if result.fails(fail_on) else 'passes'}"
+            + "".join(f"; note: {note}" for note in result.notes)
         )
     ]
     for change in result.changes:
