@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 
+import jsonschema
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,6 +47,12 @@ def test_the_sandbox_provider_is_found_from_its_base_url(dan_url: str) -> None:
     assert report["new"] == f"{dan_url}/v1/openapi.json"
     assert report["changes"] == []
     assert report["versioning_source"] == "servers URL /v1"
+    schema = REPO / "tests" / "unit" / "ci" / "schema" / "sarif-schema-2.1.0.json"
+    code, out, err = run(DAN_SPEC, f"{dan_url}/v1", "--format", "sarif", "--rules", "dan")
+    assert code == 0, err
+    log = json.loads(out)
+    jsonschema.Draft4Validator(json.loads(schema.read_text())).validate(log)
+    assert log["runs"][0]["properties"]["new"] == f"{dan_url}/v1/openapi.json"
 
 
 def test_nothing_found_lists_every_url_tried_with_its_status(dan_url: str) -> None:
