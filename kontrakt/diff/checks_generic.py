@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kontrakt.diff.checks_schema import SchemaContext, SchemaDiff
+from kontrakt.diff.checks_schema import SCHEMA_RULES, SchemaContext, SchemaDiff
 from kontrakt.diff.emit import Emitter
 from kontrakt.diff.load import Document, join, schema_types
 from kontrakt.diff.model import Direction, MajorVersion, Rule, Verdict
@@ -248,6 +248,8 @@ GENERIC_RULES: dict[str, Rule] = _rules(
     ("GEN-PAGINATION-ADDED", A, "Results are now paged in a declared way.", ""),
 )
 # fmt: on
+# Schema rules live beside the schema comparison; they add rows and override moved verdicts.
+GENERIC_RULES.update(SCHEMA_RULES)
 
 _VERSION_SEGMENT = re.compile(r"^v?(\d+)(?:\.\d+)*$")
 _PATH_VERSION = re.compile(r"^/(v\d+)(?=/|$)")

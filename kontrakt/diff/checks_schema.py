@@ -18,16 +18,49 @@ from typing import Any
 
 from kontrakt.diff.emit import Emitter
 from kontrakt.diff.load import Document, join, schema_types
-from kontrakt.diff.model import Direction
+from kontrakt.diff.model import Direction, Rule, Verdict
 
-__all__ = ["SchemaContext", "SchemaDiff", "fingerprint"]
+__all__ = ["SCHEMA_RULES", "SchemaContext", "SchemaDiff", "fingerprint"]
 
 REQ = Direction.REQUEST
 RESP = Direction.RESPONSE
+_B, _W, _A = Verdict.BREAKING, Verdict.WARN, Verdict.ALLOWED
+
+# fmt: off
+SCHEMA_RULES: dict[str, Rule] = {
+    r[0]: Rule(r[0], r[1], r[2], r[3])
+    for r in (
+        # JSON Schema 2020-12 keywords (contains, dependentRequired, dependentSchemas, if/then/else,
+        # unevaluated*, prefixItems, propertyNames, patternProperties, contentSchema, content*).
+        ("GEN-REQ-SCHEMA-NARROWED", _B, "A JSON Schema keyword now rejects request values the old schema accepted.", "request-property-schema-narrowed"),
+        ("GEN-REQ-SCHEMA-WIDENED", _A, "A JSON Schema keyword was lifted or loosened; every old request value is still accepted.", "request-property-schema-widened"),
+        ("GEN-RESP-SCHEMA-WIDENED", _B, "A JSON Schema keyword was lifted or loosened; the response may hold values old readers do not expect.", "response-property-schema-widened"),
+        ("GEN-RESP-SCHEMA-NARROWED", _A, "A JSON Schema keyword now limits the response further; old readers see a subset.", "response-property-schema-narrowed"),
+        ("GEN-SCHEMA-KEYWORD-CHANGED", _W, "A JSON Schema keyword changed in a way whose effect on the accepted values cannot be decided (content media type, encoding); review it.", "request-property-schema-changed"),
+        ("GEN-RESP-OPTIONAL-PROPERTY-REMOVED", _W, "An optional response property is gone; a tolerant reader copes with its absence.", "response-optional-property-removed"),
+        ("GEN-REQ-DEFAULT-ADDED", _W, "A default now states what omission means; before it was unstated.", "request-parameter-default-value-added"),
+        # Verdicts docs/diff-policy.md moved (issue #17); these override the rows of GENERIC_RULES.
+        ("GEN-REQ-DEFAULT-CHANGED", _B, "Clients omitting the value, as the old document allowed, silently get another behaviour.", "request-parameter-default-value-changed"),
+        ("GEN-RESP-ENUM-VALUE-REMOVED", _A, "A reader meets fewer values than before; its branch for the removed one is dead code.", "response-property-enum-value-removed"),
+        ("GEN-RESP-PROPERTY-REMOVED", _B, "Readers of a required property no longer get it.", "response-required-property-removed"),
+    )
+}
+# fmt: on
+
+# Keywords whose value is one schema, compared by recursion; absent reads as ``true``.
+SUB_SCHEMA = ("contains", "propertyNames", "then", "else", "contentSchema")
+# Keywords whose value maps names (or patterns) to schemas.
+SUB_SCHEMA_MAPS = ("patternProperties", "dependentSchemas")
+# A schema in these places that is `false` closes the object or array to what is not evaluated.
+CLOSING = ("unevaluatedProperties", "unevaluatedItems")
+# Annotations about string content: a change is reviewed, not decided.
+CONTENT = ("contentMediaType", "contentEncoding")
+# Patterns that accept every string: a change to one of them is a pattern removed.
+MATCH_ALL = {"", ".*", "^.*$", "^.*", ".*$", "(.*)", "^(.*)$"}
 
 # Upper and lower bounds: a narrower range is safe for responses and breaking for requests.
-UPPER = ("maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties")
-LOWER = ("minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties")
+UPPER = ("maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "maxContains")
+LOWER = ("minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties", "minContains")
 # Format changes that only widen the value space (a request may accept more, a response not).
 WIDER_FORMAT = {("int32", "int64"), ("float", "double")}
 ANNOTATIONS = {"description", "title", "example", "examples", "summary", "externalDocs", "$comment"}
@@ -214,6 +247,7 @@ class SchemaDiff:
         self._additional(o, n, ctx)
         self._items(o, n, ctx)
         self._variants(o, n, ctx)
+        self._keywords(o, n, ctx)
 
     def _types(self, o: _View, n: _View, ctx: SchemaContext) -> bool:
         if o.types == n.types:
@@ -300,6 +334,8 @@ class SchemaDiff:
     def _enum_values(v: _View) -> list[Any] | None:
         if "enum" in v.kw and isinstance(v.kw["enum"], list):
             return [x for x in v.kw["enum"] if x is not None]
+        if isinstance(v.kw.get("x-extensible-enum"), list):
+            return [x for x in v.kw["x-extensible-enum"] if x is not None]
         if "const" in v.kw and v.kw["const"] is not None:
             return [v.kw["const"]]
         return None
@@ -308,9 +344,30 @@ class SchemaDiff:
         oe, ne = self._enum_values(o), self._enum_values(n)
         if oe is None and ne is None:
             return
-        o_ptr = join(o.ptr, "enum") if "enum" in o.kw else o.ptr
-        n_ptr = join(n.ptr, "enum") if "enum" in n.kw else n.ptr
+        o_ptr, n_ptr = o.ptr, n.ptr
+        for key in ("enum", "x-extensible-enum"):
+            o_ptr = join(o.ptr, key) if key in o.kw and o_ptr == o.ptr else o_ptr
+            n_ptr = join(n.ptr, key) if key in n.kw and n_ptr == n.ptr else n_ptr
         req = ctx.direction is REQ
+        if "const" in o.kw and "const" in n.kw and "enum" not in o.kw and "enum" not in n.kw:
+            # A constant changed: every old request is refused, every response is new to readers.
+            ptrs = (join(o.ptr, "const"), join(n.ptr, "const"))
+            if oe != ne:
+                text = f"const {o.kw['const']!r} -> {n.kw['const']!r}"
+                self._kw_emit(ctx, "const", "changed", req, ptrs, text)
+            return
+        # x-extensible-enum (Zalando): the list names today's values, readers must tolerate others.
+        o_open = "enum" not in o.kw and "x-extensible-enum" in o.kw
+        n_open = "enum" not in n.kw and "x-extensible-enum" in n.kw
+        if oe is not None and ne is not None and o_open != n_open:
+            if n_open:
+                rule = "GEN-REQ-ENUM-DROPPED" if req else "GEN-RESP-ENUM-DROPPED"
+                text = "enum became x-extensible-enum: values outside the list may now appear"
+                self._emit(ctx, "enum-became-extensible", rule, o_ptr, n_ptr, text)
+            else:
+                rule = "GEN-REQ-BECAME-ENUM" if req else "GEN-RESP-BECAME-ENUM"
+                text = f"x-extensible-enum became a closed enum: now restricted to {ne}"
+                self._emit(ctx, "extensible-enum-closed", rule, o_ptr, n_ptr, text)
         if oe is None:
             rule = "GEN-REQ-BECAME-ENUM" if req else "GEN-RESP-BECAME-ENUM"
             self._emit(ctx, "became-enum", rule, o_ptr, n_ptr, f"now restricted to {ne}")
@@ -338,7 +395,7 @@ class SchemaDiff:
                     f"value {value!r} removed",
                     detail=f"enum={value}",
                 )
-        open_enum = n.kw.get("x-kontrakt-open-enum") is True
+        open_enum = n.kw.get("x-kontrakt-open-enum") is True or n_open
         for value in ne:
             if value not in oe:
                 if req:
@@ -389,6 +446,8 @@ class SchemaDiff:
 
     def _pattern(self, o: _View, n: _View, ctx: SchemaContext) -> None:
         op_, np_ = o.kw.get("pattern"), n.kw.get("pattern")
+        op_ = None if op_ in MATCH_ALL else op_
+        np_ = None if np_ in MATCH_ALL else np_
         if op_ == np_:
             return
         req = ctx.direction is REQ
@@ -414,7 +473,28 @@ class SchemaDiff:
         )
 
     def _default(self, o: _View, n: _View, ctx: SchemaContext) -> None:
-        if ctx.direction is not REQ or "default" not in o.kw or "default" not in n.kw:
+        if ctx.direction is not REQ or ("default" not in o.kw and "default" not in n.kw):
+            return
+        if "default" not in o.kw:
+            self._emit(
+                ctx,
+                "default-added",
+                "GEN-REQ-DEFAULT-ADDED",
+                o.ptr,
+                join(n.ptr, "default"),
+                f"default {n.kw['default']!r} added; omission was unstated before",
+            )
+            return
+        if "default" not in n.kw:
+            self._emit(
+                ctx,
+                "default-removed",
+                "GEN-REQ-DEFAULT-CHANGED",
+                join(o.ptr, "default"),
+                n.ptr,
+                f"default {o.kw['default']!r} removed; "
+                "clients that omit the value no longer get it",
+            )
             return
         if o.kw["default"] != n.kw["default"]:
             self._emit(
@@ -473,7 +553,9 @@ class SchemaDiff:
                 self._emit(
                     sub,
                     "removed",
-                    "GEN-RESP-PROPERTY-REMOVED",
+                    "GEN-RESP-PROPERTY-REMOVED"
+                    if was == "required"
+                    else "GEN-RESP-OPTIONAL-PROPERTY-REMOVED",
                     ptr,
                     join(n.ptr, "properties"),
                     f"{was} property removed from the response",
@@ -692,3 +774,170 @@ class SchemaDiff:
                 f"alternative {j} ({self._describe(n.variants[j][0])}) added",
                 detail=f"|{j}",
             )
+
+    # -- JSON Schema 2020-12 keywords ----------------------------------------------------------
+
+    def _kw_emit(
+        self,
+        ctx: SchemaContext,
+        keyword: str,
+        change: str,
+        narrowed: bool | None,
+        ptrs: tuple[str, str],
+        text: str,
+        detail: str = "",
+    ) -> None:
+        """One keyword change: ``narrowed`` True/False says which way the value space moved."""
+        if narrowed is None:
+            rule = "GEN-SCHEMA-KEYWORD-CHANGED"
+        elif ctx.direction is REQ:
+            rule = "GEN-REQ-SCHEMA-NARROWED" if narrowed else "GEN-REQ-SCHEMA-WIDENED"
+        else:
+            rule = "GEN-RESP-SCHEMA-NARROWED" if narrowed else "GEN-RESP-SCHEMA-WIDENED"
+        self._emit(ctx, f"{_kebab(keyword)}-{change}", rule, *ptrs, text, detail=detail or keyword)
+
+    @staticmethod
+    def _sub(value: Any) -> Any:
+        """A sub-schema as ``None`` (admits everything: absent, ``true``, ``{}``), False or a dict."""
+        if value is None or value is True or value == {}:
+            return None
+        if value is False:
+            return False
+        return value if isinstance(value, dict) else None
+
+    def _sub_pair(
+        self,
+        ctx: SchemaContext,
+        keyword: str,
+        ov: Any,
+        nv: Any,
+        ptrs: tuple[str, str],
+        step: str,
+        label: str,
+    ) -> None:
+        """Two sub-schemas at one place: added, removed, opened, closed or compared inside."""
+        ov, nv = self._sub(ov), self._sub(nv)
+        if ov is None and nv is None:
+            return
+        o_ptr, n_ptr = ptrs
+        if isinstance(ov, dict) and isinstance(nv, dict):
+            self.compare(ov, o_ptr, nv, n_ptr, ctx.child(step))
+            return
+        if ov == nv:
+            return
+        # Order of what admits more: None (everything) > a schema > False (nothing).
+        rank = {type(None): 2, dict: 1, bool: 0}
+        narrowed = rank[type(nv)] < rank[type(ov)]
+        if ov is None:
+            change, text = "added", f"{label} added"
+        elif nv is None:
+            change, text = "removed", f"{label} removed"
+        else:
+            change = "changed"
+            text = f"{label} {'now admits nothing' if nv is False else 'now admits a schema'}"
+        self._kw_emit(ctx, keyword, change, narrowed, ptrs, text, detail=label)
+
+    def _keywords(self, o: _View, n: _View, ctx: SchemaContext) -> None:
+        for keyword in SUB_SCHEMA:
+            if keyword in o.kw or keyword in n.kw:
+                self._sub_pair(
+                    ctx,
+                    keyword,
+                    o.kw.get(keyword),
+                    n.kw.get(keyword),
+                    (join(o.ptr, keyword), join(n.ptr, keyword)),
+                    f"<{keyword}>",
+                    keyword,
+                )
+        for keyword in CLOSING:
+            if keyword in o.kw or keyword in n.kw:
+                self._sub_pair(
+                    ctx,
+                    keyword,
+                    o.kw.get(keyword),
+                    n.kw.get(keyword),
+                    (join(o.ptr, keyword), join(n.ptr, keyword)),
+                    f"<{keyword}>",
+                    keyword,
+                )
+        for keyword in SUB_SCHEMA_MAPS:
+            om, nm = o.kw.get(keyword), n.kw.get(keyword)
+            om = om if isinstance(om, dict) else {}
+            nm = nm if isinstance(nm, dict) else {}
+            for key in sorted(set(om) | set(nm), key=str):
+                self._sub_pair(
+                    ctx,
+                    keyword,
+                    om.get(key),
+                    nm.get(key),
+                    (join(o.ptr, keyword, key), join(n.ptr, keyword, key)),
+                    f"<{keyword}:{key}>",
+                    f"{keyword} {key!r}",
+                )
+        self._prefix_items(o, n, ctx)
+        self._dependent_required(o, n, ctx)
+        for keyword in ("if", "not"):
+            ov, nv = self._sub(o.kw.get(keyword)), self._sub(n.kw.get(keyword))
+            if ov is not None and nv is not None and fingerprint(ov) != fingerprint(nv):
+                ptrs = (join(o.ptr, keyword), join(n.ptr, keyword))
+                self._kw_emit(ctx, keyword, "changed", None, ptrs, f"{keyword} schema changed")
+            elif keyword == "not" and (ov is None) != (nv is None):
+                ptrs = (join(o.ptr, keyword), join(n.ptr, keyword))
+                added = nv is not None
+                text = f"not {'added' if added else 'removed'}"
+                self._kw_emit(ctx, keyword, "added" if added else "removed", added, ptrs, text)
+        for keyword in CONTENT:
+            ov, nv = o.kw.get(keyword), n.kw.get(keyword)
+            if ov != nv:
+                ptrs = (
+                    join(o.ptr, keyword) if ov is not None else o.ptr,
+                    join(n.ptr, keyword) if nv is not None else n.ptr,
+                )
+                change = "added" if ov is None else "removed" if nv is None else "changed"
+                self._kw_emit(ctx, keyword, change, None, ptrs, f"{keyword} {ov!r} -> {nv!r}")
+
+    def _prefix_items(self, o: _View, n: _View, ctx: SchemaContext) -> None:
+        op, np_ = o.kw.get("prefixItems"), n.kw.get("prefixItems")
+        op = op if isinstance(op, list) else []
+        np_ = np_ if isinstance(np_, list) else []
+        for i in range(max(len(op), len(np_))):
+            ov = op[i] if i < len(op) else None
+            nv = np_[i] if i < len(np_) else None
+            self._sub_pair(
+                ctx,
+                "prefixItems",
+                ov,
+                nv,
+                (join(o.ptr, "prefixItems", i), join(n.ptr, "prefixItems", i)),
+                f"[{i}]",
+                f"prefixItems[{i}]",
+            )
+
+    def _dependent_required(self, o: _View, n: _View, ctx: SchemaContext) -> None:
+        od, nd = o.kw.get("dependentRequired"), n.kw.get("dependentRequired")
+        od = od if isinstance(od, dict) else {}
+        nd = nd if isinstance(nd, dict) else {}
+        for key in sorted(set(od) | set(nd), key=str):
+            old = {x for x in od.get(key) or [] if isinstance(x, str)}
+            new = {x for x in nd.get(key) or [] if isinstance(x, str)}
+            ptrs = (join(o.ptr, "dependentRequired", key), join(n.ptr, "dependentRequired", key))
+            for name in sorted(new - old):
+                self._kw_emit(
+                    ctx,
+                    "dependentRequired",
+                    "added",
+                    True,
+                    ptrs,
+                    f"{name!r} now required when {key!r} is present",
+                    detail=f"dependentRequired {key}->{name}",
+                )
+            for name in sorted(old - new):
+                self._kw_emit(
+                    ctx,
+                    "dependentRequired",
+                    "removed",
+                    False,
+                    ptrs,
+                    f"{name!r} no longer required when {key!r} is present",
+                    detail=f"dependentRequired {key}->{name}",
+                )

@@ -30,6 +30,12 @@ DSOP_BREAKING = {
     "request-parameter-added:GET /accounts:parameter query OnlyPrimaryOwner",
     "request-parameter-became-required:GET /accounts:parameter header PartyID",
     *(f"request-parameter-enum-value-removed:{op}:parameter header AdditionalReferenceIDType enum=pol" for op in OPS),
+    "response-property-became-optional:GET /accounts:response 200 application/json body.accounts[].servicer.identifier",
+    "response-property-became-optional:GET /accounts/{accountReference}:response 200 application/json body.account.servicer.identifier",
+}  # fmt: skip
+# Optional response properties the publisher removed: warn since docs/diff-policy.md
+# "Optional response property removed" (a tolerant reader copes with their absence).
+DSOP_OPTIONAL_REMOVED = {
     *(f"response-property-removed:{op}:response 200 application/json body.responseStatus" for op in OPS if not op.endswith("}")),
     "response-property-removed:GET /accounts/{accountReference}:response 200 application/json body.responseStatus",
     "response-property-removed:GET /accounts:response 200 application/json body.accounts[].links",
@@ -39,8 +45,6 @@ DSOP_BREAKING = {
     "response-property-removed:GET /accounts/{accountReference}:response 200 application/json body.account.primaryOwner.electronicAddresses",
     "response-property-removed:GET /accounts/{accountReference}/roles:response 200 application/json body.roles[].postalAddress",
     "response-property-removed:GET /accounts/{accountReference}/roles:response 200 application/json body.roles[].electronicAddresses",
-    "response-property-became-optional:GET /accounts:response 200 application/json body.accounts[].servicer.identifier",
-    "response-property-became-optional:GET /accounts/{accountReference}:response 200 application/json body.account.servicer.identifier",
 }  # fmt: skip
 # The publisher's v2.0.0 puts the JSON schema under application/jose, whose v1 body was a string.
 JOSE_QUIRK = {f"response-body-type-changed:{op}:response 200 application/jose body" for op in OPS}
@@ -89,11 +93,15 @@ def test_dsop_upstream_406_is_allowed_on_every_operation() -> None:
 
 
 def test_dsop_upstream_warnings() -> None:
-    assert _ids(_dsop_upstream(), Verdict.WARN) == {
-        "request-parameter-removed:GET /accounts:parameter header AccountID",
-        "response-property-enum-value-added:GET /accounts:response 200 application/json body.accounts[].type enum=accountWithoutBalance",
-        "response-property-enum-value-added:GET /accounts/{accountReference}:response 200 application/json body.account.type enum=accountWithoutBalance",
-    }
+    assert (
+        _ids(_dsop_upstream(), Verdict.WARN)
+        == {
+            "request-parameter-removed:GET /accounts:parameter header AccountID",
+            "response-property-enum-value-added:GET /accounts:response 200 application/json body.accounts[].type enum=accountWithoutBalance",
+            "response-property-enum-value-added:GET /accounts/{accountReference}:response 200 application/json body.account.type enum=accountWithoutBalance",
+        }
+        | DSOP_OPTIONAL_REMOVED
+    )
 
 
 def test_our_dsop_contracts_reproduce_every_real_breaking_change() -> None:

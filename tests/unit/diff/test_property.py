@@ -209,10 +209,17 @@ def add_response_status(doc: Doc, data: st.DataObject) -> None:
 
 def remove_response_property(doc: Doc, data: st.DataObject) -> None:
     schema = _schema(doc, data.draw(st.sampled_from(_ops(doc))))
-    name = data.draw(st.sampled_from(sorted(schema["properties"])))
+    assume(schema["required"])
+    name = data.draw(st.sampled_from(sorted(schema["required"])))
     schema["properties"].pop(name)
-    if name in schema["required"]:
-        schema["required"].remove(name)
+    schema["required"].remove(name)
+
+
+def remove_optional_response_property(doc: Doc, data: st.DataObject) -> None:
+    schema = _schema(doc, data.draw(st.sampled_from(_ops(doc))))
+    optional = sorted(set(schema["properties"]) - set(schema["required"]))
+    assume(optional)
+    schema["properties"].pop(data.draw(st.sampled_from(optional)))
 
 
 def rename_response_property(doc: Doc, data: st.DataObject) -> None:
@@ -262,10 +269,11 @@ MUTATIONS: dict[str, tuple[Mutation, str, Verdict]] = {
     "remove_response_status": (remove_response_status, "response-status-removed", Verdict.WARN),
     "add_response_status": (add_response_status, "response-status-added", Verdict.ALLOWED),
     "remove_response_property": (remove_response_property, "response-property-removed", Verdict.BREAKING),
+    "remove_optional_response_property": (remove_optional_response_property, "response-property-removed", Verdict.WARN),
     "rename_response_property": (rename_response_property, "response-property-renamed", Verdict.BREAKING),
     "change_response_property_type": (change_response_property_type, "response-property-type-changed", Verdict.BREAKING),
     "add_response_property": (add_response_property, "response-property-added", Verdict.ALLOWED),
-    "remove_response_enum_value": (remove_response_enum_value, "response-property-enum-value-removed", Verdict.BREAKING),
+    "remove_response_enum_value": (remove_response_enum_value, "response-property-enum-value-removed", Verdict.ALLOWED),
     "add_scope": (add_scope, "security-scope-added", Verdict.BREAKING),
     "remove_media_type": (remove_media_type, "response-media-type-removed", Verdict.BREAKING),
 }  # fmt: skip
