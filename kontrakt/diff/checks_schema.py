@@ -248,6 +248,7 @@ class SchemaDiff:
         self._items(o, n, ctx)
         self._variants(o, n, ctx)
         self._keywords(o, n, ctx)
+        self._discriminator(o, n, ctx)
 
     def _types(self, o: _View, n: _View, ctx: SchemaContext) -> bool:
         if o.types == n.types:
@@ -941,3 +942,19 @@ class SchemaDiff:
                     f"{name!r} no longer required when {key!r} is present",
                     detail=f"dependentRequired {key}->{name}",
                 )
+
+    def _discriminator(self, o: _View, n: _View, ctx: SchemaContext) -> None:
+        """A discriminator's ``propertyName`` renamed: breaking both ways, unless the new name was
+        already a property of the schema (it may have carried the same values): warn."""
+        od, nd = o.kw.get("discriminator"), n.kw.get("discriminator")
+        on = od.get("propertyName") if isinstance(od, dict) else None
+        nn = nd.get("propertyName") if isinstance(nd, dict) else None
+        if not isinstance(on, str) or not isinstance(nn, str) or on == nn:
+            return
+        ptrs = (
+            join(o.ptr, "discriminator", "propertyName"),
+            join(n.ptr, "discriminator", "propertyName"),
+        )
+        text = f"discriminator propertyName {on!r} -> {nn!r}"
+        narrowed = None if nn in o.props else ctx.direction is REQ
+        self._kw_emit(ctx, "discriminator-property-name", "changed", narrowed, ptrs, text)

@@ -71,3 +71,31 @@ def test_request_defaults(old: Any, new: Any, rule: str, expected: Verdict) -> N
     result = run(old, new, "request")
     assert [(c.rule, c.verdict) for c in result.changes] == [(rule, expected)]
     assert not run(old, new, "response").changes  # a response default promises nothing
+
+
+def _pets(name: str, extra: str | None = None) -> dict[str, Any]:
+    props = {name: STR, **({extra: STR} if extra else {})}
+    return {
+        "oneOf": [
+            {"type": "object", "required": [name], "properties": props},
+            {"type": "object", "required": [name], "properties": {**props, "bark": STR}},
+        ],
+        "discriminator": {"propertyName": name},
+        "properties": props,
+    }
+
+
+@pytest.mark.parametrize("where", ["request", "response"])
+def test_discriminator_property_name_renamed_is_breaking(where: str) -> None:
+    result = run(_pets("petType"), _pets("petType2"), where)
+    renamed = [c for c in result.changes if "discriminator" in c.kind]
+    assert [c.verdict for c in renamed] == [B]
+    assert verdict(result) is B
+
+
+@pytest.mark.parametrize("where", ["request", "response"])
+def test_discriminator_moved_to_a_property_that_already_existed_warns(where: str) -> None:
+    old = _pets("petType", extra="kind")
+    new = {**old, "discriminator": {"propertyName": "kind"}}
+    result = run(old, new, where)
+    assert [(c.rule, c.verdict) for c in result.changes] == [("GEN-SCHEMA-KEYWORD-CHANGED", W)]
