@@ -2,7 +2,16 @@
 
 A change that widens what may be sent is safe in a request and breaking in a response; a change
 that narrows it is the reverse. Every check here names a ``GEN-REQ-*`` or ``GEN-RESP-*`` rule
-from `kontrakt.diff.checks_generic.GENERIC_RULES` accordingly, the same split oasdiff makes.
+from `kontrakt.diff.checks_generic.GENERIC_RULES` accordingly, the same split oasdiff makes. The
+rules only this module uses, and the schema verdicts docs/diff-policy.md moved, are in
+`SCHEMA_RULES`, which that table takes in.
+
+JSON Schema 2020-12 keywords (``contains`` with its bounds, ``dependentRequired``,
+``dependentSchemas``, ``if/then/else``, ``unevaluatedProperties/Items``, ``prefixItems``,
+``propertyNames``, ``patternProperties``, ``contentSchema``, ``not``) are judged the same way: one
+added narrows, one removed widens, and their sub-schemas are compared inside as properties are.
+Where the direction cannot be decided (an ``if`` or ``not`` schema changed, ``contentMediaType``)
+the change warns. ``x-extensible-enum`` is an enum readers must expect to grow.
 
 Schemas are compared after `$ref` resolution, with ``allOf`` merged into one view and a nullable
 wrapper (``anyOf: [X, {type: 'null'}]``) read as a nullable X, so OpenAPI 3.0 and 3.1 spellings
