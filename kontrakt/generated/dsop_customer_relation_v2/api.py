@@ -232,7 +232,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "CRO-ACTIVE-ACCOUNT",
         "MUST",
-        "activeAccount is true only when toDate is today and the customer owns an account that can be credited through NICS; it is false otherwise, and always false for banks registered in KFR.",
+        "activeAccount is true only when toDate is today and the customer owns an account that can be credited through NICS; it is false otherwise (so never true for a period ending before today), and always false for banks registered in KFR.",
     ),
     Rule(
         "CRO-ORGANIZATIONID-CASING",
