@@ -35,7 +35,7 @@ docs: $(STAMP) ## the documentation site in site/ (MkDocs, --strict; reference p
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 test: lint lint-specs check-generated docs ## everything CI runs: code lint, spec lint, generated/, docs, tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 demo: $(STAMP) ## the main job: certify the sandbox providers (signed by a throwaway demo key), lint the contracts, diff DSOP
 	$(BIN)/kontrakt lint $(SPECS)
