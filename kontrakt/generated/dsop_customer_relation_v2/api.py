@@ -83,6 +83,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             "CRO-BANK-FIELDS",
             "CRO-ACTIVE-ACCOUNT",
             "CRO-ORGANIZATIONID-CASING",
+            "CRO-SCHEMA-200",
             "CRO-ERROR-BODY",
             "CRO-METHOD-GET-ONLY",
             "CRO-NOT-ACCEPTABLE",
@@ -107,6 +108,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             "CRO-ASP-UNKNOWN-ACCOUNT",
             "CRO-ASP-RESULT",
             "CRO-ORGANIZATIONID-CASING",
+            "CRO-SCHEMA-200",
             "CRO-ERROR-BODY",
             "CRO-METHOD-GET-ONLY",
             "CRO-NOT-ACCEPTABLE",
@@ -243,6 +245,11 @@ RULES: Final[tuple[Rule, ...]] = (
         "CRO-ASP-RESULT",
         "MUST",
         "A successful accountServicingProvider answer holds organizationID (9 digits) and bankName of the institution that services the account.",
+    ),
+    Rule(
+        "CRO-SCHEMA-200",
+        "MUST",
+        "Every 200 body of either endpoint validates against the operation's response schema (CustomerRelationships or AccountServicingProvider).",
     ),
     Rule(
         "CRO-ERROR-BODY",
