@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 
+import httpx
 import jsonschema
 import pytest
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from kontrakt.cli import app
 from kontrakt.diff.load import WELL_KNOWN, probe_urls
 from kontrakt.sandbox.launch import factory, in_process_context
+from kontrakt.sandbox.providers import PROVIDERS
 from tests.conftest import REPO
 from tests.e2e._support import serve
 
@@ -117,3 +119,17 @@ def test_a_host_that_does_not_answer_is_tried_once() -> None:
 def test_only_http_urls_are_read() -> None:
     code, _, err = run(DAN_SPEC, "ftp://127.0.0.1/openapi.json")
     assert code == 2 and "only http(s) URLs and local files" in err
+
+
+def test_the_sdir_sandbox_publishes_its_description_past_the_gateway_key() -> None:
+    spec = str(REPO / "specs" / "sdir-additional-competence" / "v2" / "openapi.yaml")
+    with serve(factory("sdir")(in_process_context(["sdir"]))) as root:
+        url = root + PROVIDERS["sdir"].base_path
+        code, out, err = run(spec, f"{url}/v2", "--format", "json", "--rules", "sdir")
+        assert code == 0, err
+        assert json.loads(out)["new"] == f"{url}/v2/openapi.json"
+        v1 = spec.replace("/v2/", "/v1/")
+        code, out, err = run(v1, f"{url}/v1", "--format", "json", "--rules", "sdir")
+        assert (code, json.loads(out)["changes"]) == (0, []), err
+        # Everything else still stops at the gateway without a key.
+        assert httpx.get(f"{url}/v2/additionalcompetence").status_code == 401

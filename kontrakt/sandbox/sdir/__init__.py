@@ -83,7 +83,8 @@ class SdirApp:
             return
         if scope["type"] != "http":
             return
-        if self.apim_gateway:
+        description = self._is_description(scope)
+        if self.apim_gateway and not description:
             key = Headers(scope=scope).get(KEY_HEADER)
             if not key or not self.keys.verify(key):
                 # FACTS §8: the gateway rejects before the backend sees the call.
@@ -95,11 +96,25 @@ class SdirApp:
         version = rest.split("/", 2)[1] if rest else ""
         child = dict(scope)
         child["root_path"] = scope.get("root_path", "") + self.base_path
+        if description:
+            # The version's paths carry its /vN prefix, so its app serves the document one level up.
+            child["path"] = f"{self.base_path}/openapi.json"
+            child["raw_path"] = child["path"].encode()
         if version == "v2":
             await self.versions["v2"](child, receive, send)
         else:
             # v1, and any path outside both versions: the v1 app answers 404 NOT_FOUND.
             await self.versions["v1"](child, receive, send)
+
+    def _is_description(self, scope: Scope) -> bool:
+        """A GET of a version's ``openapi.json``, which this sandbox serves without a key.
+
+        A choice of the sandbox, not a published fact: a developer portal hands out the description
+        without a subscription, and `kontrakt diff OLD <base URL>/v2` must find it the same way.
+        """
+        return scope["method"] in ("GET", "HEAD") and scope["path"] in (
+            f"{self.base_path}/{version}/openapi.json" for version in self.versions
+        )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
