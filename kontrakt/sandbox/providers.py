@@ -38,5 +38,19 @@ PROVIDERS: Mapping[str, ProviderInfo] = {
             4,
             "/aps-additionalcompetence-external",
         ),
+        ProviderInfo(
+            "dsop-customer-relation",
+            "DSOP Customer Relation Overview v2.0 (Bits register)",
+            "kontrakt.sandbox.dsop_customer_relation",
+            5,
+            "/kar-ws/api/v1",
+        ),
+        ProviderInfo(
+            "dsop-control-2",
+            "DSOP Control API v2.0, second bank",
+            "kontrakt.sandbox.dsop_customer_relation.second_bank",
+            6,
+            "/v2",
+        ),
     )
 }
