@@ -27,6 +27,13 @@ def _options(values: list[str]) -> dict[str, dict[str, Any]]:
     return options
 
 
+def _state_catalogue() -> Path:
+    import os
+
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "kontrakt" / "sandbox" / "dsop-banks.json"
+
+
 def serve_command(
     apis: Annotated[
         list[str] | None,
@@ -50,6 +57,15 @@ def serve_command(
         list[str] | None,
         typer.Option(
             "--set", help="A provider option, e.g. --set dsop-control.rate_limit=5 (repeatable)."
+        ),
+    ] = None,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the DSOP bank catalogue (bank org number -> base URL) when a DSOP"
+            " Control bank is served; default STATE_DIR/dsop-banks.json, else"
+            " $XDG_STATE_HOME/kontrakt/sandbox/dsop-banks.json.",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -78,6 +94,14 @@ def serve_command(
     )
     for name in names:
         typer.echo(f"{name:<14} {sandbox.url(name)}  ({PROVIDERS[name].title})")
+    if any(n in names for n in ("dsop-control", "dsop-control-2")):
+        target = catalogue or (state_dir / "dsop-banks.json" if state_dir else _state_catalogue())
+        try:
+            written = sandbox.write_bank_catalogue(target)
+        except OSError as exc:
+            typer.echo(f"kontrakt serve: cannot write the bank catalogue: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"bank catalogue {written}  (DSOP bank org number -> base URL)")
     typer.echo(f"Clients and secrets: {FIXTURES / 'clients.yaml'}")
     typer.echo(f"TEST keys (issuer, client, Politi orders): {keys_dir()}")
     typer.echo("Ctrl-C stops.")

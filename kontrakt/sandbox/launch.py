@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import socket
 import threading
 import time
@@ -102,6 +103,7 @@ class Sandbox:
     context: SandboxContext
     apps: dict[str, ASGIApp]
     sockets: dict[str, socket.socket]
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _servers: list[uvicorn.Server] = field(default_factory=list)
 
     @classmethod
@@ -137,7 +139,7 @@ class Sandbox:
         apps: dict[str, ASGIApp] = {"issuer": create_issuer_app(issuer)}
         for name in names:
             apps[name] = factory(name)(context, **dict((options or {}).get(name, {})))
-        return cls(tuple(names), context, apps, sockets)
+        return cls(tuple(names), context, apps, sockets, dict(options or {}))
 
     @property
     def issuer_url(self) -> str:
@@ -150,6 +152,31 @@ class Sandbox:
     def url(self, name: str) -> str:
         """The base URL of provider `name` (its token audience too)."""
         return self.context.base_urls[name]
+
+    def bank_catalogue(self) -> dict[str, Any]:
+        """The DSOP bank catalogue (Digdir's API catalogue's stand-in) for the banks served.
+
+        `{"banks": {orgno: {"name", "provider", "baseUrl"}}, "customerRelation": URL | None}`:
+        every DSOP Control provider served, by the organisation number of its fixture's bank.
+        """
+        from kontrakt.sandbox.dsop_customer_relation.second_bank import bank_catalogue
+
+        fixtures = {
+            name: Path(str(opts["fixture"]))
+            for name, opts in self.options.items()
+            if name in ("dsop-control", "dsop-control-2") and opts.get("fixture")
+        }
+        return {
+            "banks": bank_catalogue(self.context.base_urls, fixtures),
+            "customerRelation": self.context.base_urls.get("dsop-customer-relation"),
+        }
+
+    def write_bank_catalogue(self, path: Path) -> Path:
+        """Write `bank_catalogue()` as JSON (sorted keys) to `path`; returns the path."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.bank_catalogue(), indent=2, sort_keys=True) + "\n"
+        path.write_text(text, encoding="utf-8")
+        return path
 
     async def serve(self) -> None:
         """Run every server until one stops or the task is cancelled."""

@@ -11,8 +11,14 @@ party lists that party's accounts at its catalogue base URL.
 from __future__ import annotations
 
 import datetime
+import json
+import signal
+import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -253,3 +259,53 @@ def test_register_leads_to_banks_holding_the_accounts(sandbox: Sandbox) -> None:
     with register(sandbox, "bits:kundeforhold.konto") as client:
         for org, numbers in listed.items():
             assert {servicing(client, n) for n in numbers} == {org}
+
+
+def test_serve_all_starts_two_banks_and_writes_the_catalogue(tmp_path: Path) -> None:
+    """`kontrakt serve all` as a user runs it: two DSOP Control banks, the register, the catalogue."""
+    catalogue_path = tmp_path / "banks.json"
+    command = [str(Path(sys.executable).with_name("kontrakt")), "serve", "all", "--port", "0"]
+    command += ["--catalogue", str(catalogue_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("Ctrl-C stops"):
+                break
+        assert lines and lines[-1].startswith("Ctrl-C stops"), lines
+        threading.Thread(target=process.stdout.read, daemon=True).start()
+        urls = {line.split()[0]: line.split()[1] for line in lines if "http://127.0.0.1:" in line}
+        issuer = next(line.split()[2] for line in lines if line.startswith("token issuer"))
+        assert f"bank catalogue {catalogue_path}" in "\n".join(lines)
+        catalogue = json.loads(catalogue_path.read_text(encoding="utf-8"))
+        assert catalogue["customerRelation"] == urls[REGISTER]
+        assert {org: b["baseUrl"] for org, b in catalogue["banks"].items()} == {
+            BANK_1: urls["dsop-control"],
+            BANK_2: urls["dsop-control-2"],
+        }
+        token_url = issuer.rstrip("/") + "/token"
+        auth = ClientCredentials(
+            token_url, *SKATT, scope="bits:kundeforhold.konto", resource=urls[REGISTER]
+        )
+        with Client(urls[REGISTER], auth=auth, retry=None) as client:
+            for org, bank in catalogue["banks"].items():
+                bank_auth = ClientCredentials(
+                    token_url, *SKATT, scope="bits:kontoinformasjon", resource=bank["baseUrl"]
+                )
+                with BankClient(bank["baseUrl"], auth=bank_auth, retry=None) as bank_client:
+                    accounts = bank_client.list_accounts(
+                        party_id=KARI,
+                        correlation_id=uuid.uuid4(),
+                        legal_mandate=MANDATE,
+                        account_info_request_id=uuid.uuid4(),
+                        only_primary_owner=False,
+                        requester_id="saksbehandler-0001",
+                    )
+                numbers = {str(a.account_identifier.root) for a in accounts.accounts or ()}
+                assert numbers
+                assert {servicing(client, n) for n in numbers} == {org}
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
