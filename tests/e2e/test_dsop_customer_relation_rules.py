@@ -347,3 +347,44 @@ def test_a_register_departing_from_an_assumption_only_warns(
     ]
     assert result.results[0].verdicts["strict"] == _must(result.results[0].severity)
     assert result.passed
+
+
+SKATT_MANDATE = (
+    "Skatteforvaltningsloven § 10-2 første ledd, jf. § 10-14, jf. skatteforvaltningsforskriften "
+    "§ 10-2-1"
+)
+
+
+def test_the_sandbox_register_passes_the_profile() -> None:
+    """kontrakt's own register (`kontrakt serve dsop-customer-relation`) as a Skatt consumer sees
+    it; only the outage rule waits for a fault customer in the manifest."""
+    from kontrakt.sandbox.launch import Sandbox
+
+    with Sandbox.start(["dsop-control", "dsop-customer-relation"]) as sandbox:
+        url = sandbox.url("dsop-customer-relation")
+        manifest = Manifest.model_validate(
+            {
+                "profile": PROFILE,
+                "base_url": url,
+                "environment": "test",
+                "auth": {
+                    "type": "oauth2-client-credentials",
+                    "token_url": sandbox.token_url,
+                    "client_id": "skatt-kontroll-test",
+                    "client_secret": "sandbox-skatt-secret",
+                    "scope": "bits:kundeforhold",
+                    "resource": url,
+                },
+                "fixtures": {
+                    "customer_with_relationships": "12858510048",
+                    "customer_without_relationships": "03889010281",
+                    "account_with_provider": "97100000028",
+                    "unknown_account": "12345678903",
+                    "legal_mandate": SKATT_MANDATE,
+                },
+            }
+        )
+        result = run_profile(load_profile(PROFILE), manifest, console=QUIET, progress=False)
+    verdicts = {r.id: r.verdict for r in result.results}
+    assert result.passed, {r.id: r.message for r in result.results if r.verdict != "pass"}
+    assert {k for k, v in verdicts.items() if v != "pass"} == {"CRO-UPSTREAM-TIMEOUT"}, verdicts
