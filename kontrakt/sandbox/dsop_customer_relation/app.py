@@ -12,8 +12,10 @@ import datetime
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +46,17 @@ class ErrorTimestamp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        flags = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if any(v not in ("true", "false") for v in flags.get("onlyPrimaryOwner", ())):
+            # CRO-OPO-BOOLEAN: only true/false; the generated route's bool would also take yes/1/on.
+            now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+            problem = {
+                "errorCode": "UNDOCUMENTED",
+                "errorMessage": "onlyPrimaryOwner must be true or false.",
+                "timestamp": now.isoformat().replace("+00:00", "Z"),
+            }
+            await JSONResponse(problem, status_code=400)(scope, receive, send)
             return
         start: dict[str, Any] = {}
         chunks: list[bytes] = []

@@ -200,6 +200,18 @@ def headers(token: str | None, **extra: str) -> dict[str, str]:
             400,
             "UNDOCUMENTED",
         ),
+        (
+            {"fromDate": "2020-01-01", "toDate": "2021-01-01", "onlyPrimaryOwner": "yes"},
+            {},
+            400,
+            "UNDOCUMENTED",
+        ),
+        (
+            {"fromDate": "2020-01-01", "toDate": "2021-01-01", "onlyPrimaryOwner": "1"},
+            {},
+            400,
+            "UNDOCUMENTED",
+        ),
     ],
 )
 def test_relationship_errors(
