@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kontrakt.diagnostics import Level, escape
+from kontrakt.generator import syntax
 from kontrakt.generator.ir import HoistedSchema, ModelClass, ModelsModule
 from kontrakt.generator.load import Document
 from kontrakt.generator.naming import pascal_name, snake_name, unique
@@ -309,7 +310,7 @@ def _annotated_constraints(source: str) -> str:
     """Rewrite ``conint(ge=0)`` & co. as ``Annotated[int, Field(ge=0)]``; add the imports needed."""
     if not _CONSTRAINED_NAME.search(source):
         return source
-    tree = ast.parse(source)
+    tree = syntax.tree(source)
     calls = [
         node
         for node in ast.walk(tree)
@@ -383,7 +384,7 @@ def _validated_defaults(source: str) -> str:
     factory that validates the literal into the field's type when an instance is made, so the
     value is the typed one and each instance gets its own copy.
     """
-    tree = ast.parse(source)
+    tree = syntax.tree(source)
     local = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
     starts = [0]
     for line in source.splitlines(keepends=True):
@@ -461,7 +462,7 @@ def _typed_fields(source: str) -> str:
     ``dict[str, Any]``; an optional field whose schema does not allow null but whose default is
     None (``x: str = None``) gets ``| None`` in its annotation, which is what it holds when absent.
     """
-    tree = ast.parse(source)
+    tree = syntax.tree(source)
     starts = [0]
     for line in source.splitlines(keepends=True):
         starts.append(starts[-1] + len(line))
@@ -533,7 +534,7 @@ def _flatten_overrides(source: str) -> str:
     class gets the root bases of its ancestry (``BaseModel``) and copies of the inherited fields
     it does not redeclare: the same fields and validation, without the override.
     """
-    tree = ast.parse(source)
+    tree = syntax.tree(source)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     lines = source.splitlines(keepends=True)
 

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic_core import SchemaError, SchemaValidator
 
 from kontrakt.diagnostics import escape
+from kontrakt.generator import syntax
 from kontrakt.generator.ir import (
     Api,
     Batch,
@@ -1030,14 +1031,16 @@ def parse(document: Document, models: ModelsModule) -> Api:
         for s in _list(data.get("servers"))
         if isinstance(s, dict) and (url := _str(s.get("url")))
     )
+    # The models module as it is rendered: unions with an open branch prefer the typed ones.
+    rendered_models = prefer_typed_unions(models.source)
+    syntax.forget()  # the last pass that reads the models module by syntax tree
     return Api(
         package=package_name(_str(api.get("id")), Path(document.spec.path)),
         source=document.source,
         openapi=document.openapi,
         title=_text(info.get("title")),
         version=str(info.get("version", "")),
-        # The models module as it is rendered: unions with an open branch prefer the typed ones.
-        models=replace(models, source=prefer_typed_unions(models.source)),
+        models=replace(models, source=rendered_models),
         api_id=_str(api.get("id")),
         family=_str(api.get("family")),
         publisher=_str(api.get("publisher")),

@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import re
 
+from kontrakt.generator import syntax
+
 __all__ = ["UNION_MODE", "open_classes", "prefer_typed_unions"]
 
 UNION_MODE = 'union_mode="left_to_right"'
@@ -94,7 +96,7 @@ def prefer_typed_unions(source: str) -> str:
     opened = open_classes(source)
     if not opened and not any(f"{n} |" in source or f"| {n}" in source for n in _OPEN_INLINE):
         return source
-    tree = ast.parse(source)
+    tree = syntax.tree(source)
     offsets = _Offsets(source)
     parents: dict[int, ast.AST] = {}
     for node in ast.walk(tree):
@@ -151,12 +153,13 @@ def prefer_typed_unions(source: str) -> str:
         kept.append((start, end, new))
     for start, end, new in reversed(kept):
         source = source[:start] + new + source[end:]
-    return _with_imports(source)
+    # The edits are inside classes: the module's imports are still those of the tree read above.
+    return _with_imports(source, tree)
 
 
-def _with_imports(source: str) -> str:
-    """``source`` importing `typing.Annotated` and `pydantic.Field` (the rewrite may add both)."""
-    tree = ast.parse(source)
+def _with_imports(source: str, tree: ast.Module) -> str:
+    """``source`` importing `typing.Annotated` and `pydantic.Field` (the rewrite may add both);
+    ``tree`` holds the module's imports."""
     imported = {
         (node.module, alias.name)
         for node in tree.body
