@@ -1230,7 +1230,14 @@ class _OperationDiff:
             o_mt = o_mt if isinstance(o_mt, dict) else {}
             n_mt = n_mt if isinstance(n_mt, dict) else {}
             o_mptr, n_mptr = join(o_ptr, o_raw), join(n_ptr, n_raw)
-            sub = SchemaContext(ctx.direction, ctx.scope, f"{ctx.where} {media}", ctx.root, "body")
+            sub = SchemaContext(
+                ctx.direction,
+                ctx.scope,
+                f"{ctx.where} {media}",
+                ctx.root,
+                "body",
+                xml=_media_type(media)[0].endswith(("/xml", "+xml")),
+            )
             o_has, n_has = "schema" in o_mt, "schema" in n_mt
             if o_has and n_has:
                 self.schemas.compare(

@@ -52,6 +52,8 @@ SCHEMA_RULES: dict[str, Rule] = {
         ("GEN-REQ-DEFAULT-CHANGED", _B, "Clients omitting the value, as the old document allowed, silently get another behaviour.", "request-parameter-default-value-changed"),
         ("GEN-RESP-ENUM-VALUE-REMOVED", _A, "A reader meets fewer values than before; its branch for the removed one is dead code.", "response-property-enum-value-removed"),
         ("GEN-RESP-PROPERTY-REMOVED", _B, "Readers of a required property no longer get it.", "response-required-property-removed"),
+        # Type changes whose wire form does not change the way the JSON type does.
+        ("GEN-XML-TYPE-CHANGED", _W, "A type changed inside an XML body, where JSON Schema types describe element text; review the XML itself.", "request-property-type-changed"),
     )
 }
 # fmt: on
@@ -107,6 +109,8 @@ class SchemaContext:
     """What the root schema is: ``parameter``, ``body`` or ``header``."""
     path: str = ""
     stack: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    xml: bool = False
+    """The body is XML: JSON Schema types do not reach the wire (docs/diff-policy.md)."""
 
     @property
     def subject(self) -> str:
@@ -245,6 +249,7 @@ class SchemaDiff:
         if key in ctx.stack:
             return
         ctx = replace(ctx, stack=ctx.stack | {key})
+        self._sunset(o, n, ctx)
         if not self._types(o, n, ctx):
             return  # an incompatible type change: what lies below no longer lines up
         self._format(o, n, ctx)
@@ -258,6 +263,27 @@ class SchemaDiff:
         self._variants(o, n, ctx)
         self._keywords(o, n, ctx)
         self._discriminator(o, n, ctx)
+
+    def _sunset(self, o: _View, n: _View, ctx: SchemaContext) -> None:
+        """A deprecated property whose new ``x-sunset`` is not a date: the document's defect, warn.
+
+        Dated property sunsets are not judged further: a property's removal is judged as such.
+        """
+        from kontrakt.diff.checks_generic import _date  # the one parser of x-sunset dates
+
+        sunset = n.kw.get("x-sunset")
+        if n.kw.get("deprecated") is not True or sunset is None or _date(sunset) is not None:
+            return
+        if o.kw.get("x-sunset") == sunset:
+            return
+        self._emit(
+            ctx,
+            "sunset-invalid",
+            "GEN-SUNSET-INVALID",
+            o.ptr,
+            join(n.ptr, "x-sunset"),
+            f"x-sunset {sunset!r} is not a date",
+        )
 
     def _types(self, o: _View, n: _View, ctx: SchemaContext) -> bool:
         if o.types == n.types:
@@ -280,8 +306,12 @@ class SchemaDiff:
             new_t = "any" if nb is None else "/".join(sorted(nb)) or "null"
             text = f"type {old_t} -> {new_t}"
             ptrs = (join(o.ptr, "type"), join(n.ptr, "type"))
-            if ctx.direction is REQ:
-                if covers(nb, ob):
+            # A parameter reaches the server as text: a string accepts every old value's text.
+            as_text = ctx.root in ("parameter", "header") and nb is not None and "string" in nb
+            if ctx.xml:
+                self._emit(ctx, "type-changed", "GEN-XML-TYPE-CHANGED", *ptrs, text + " (XML body)")
+            elif ctx.direction is REQ:
+                if covers(nb, ob) or as_text:
                     self._emit(
                         ctx, "type-changed", "GEN-REQ-TYPE-WIDENED", *ptrs, text + " (accepts more)"
                     )
