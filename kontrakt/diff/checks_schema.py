@@ -878,18 +878,7 @@ class SchemaDiff:
         self._kw_emit(ctx, keyword, change, narrowed, ptrs, text, detail=label)
 
     def _keywords(self, o: _View, n: _View, ctx: SchemaContext) -> None:
-        for keyword in SUB_SCHEMA:
-            if keyword in o.kw or keyword in n.kw:
-                self._sub_pair(
-                    ctx,
-                    keyword,
-                    o.kw.get(keyword),
-                    n.kw.get(keyword),
-                    (join(o.ptr, keyword), join(n.ptr, keyword)),
-                    f"<{keyword}>",
-                    keyword,
-                )
-        for keyword in CLOSING:
+        for keyword in (*SUB_SCHEMA, *CLOSING):
             if keyword in o.kw or keyword in n.kw:
                 self._sub_pair(
                     ctx,
