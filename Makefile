@@ -45,6 +45,7 @@ demo: $(STAMP) ## the main job: certify the sandbox providers (signed by a throw
 	$(BIN)/kontrakt diff specs/dsop-control/v1.1.1/openapi.yaml specs/dsop-control/v2.0/openapi.yaml \
 		--fail-on never | head -n 8
 	$(BIN)/python -m kontrakt.selfcert --out $(REPORTS) --demo-key
+	$(BIN)/python examples/dsop_consumer_flow.py --sandbox
 	@echo "Reports: $(REPORTS)/"
 
 certify: $(STAMP) ## certify every sandbox provider with kontrakt certify; reports in reports/<provider>/
