@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import yaml
-
 from kontrakt.diff.model import Change, DiffResult, Verdict
 from kontrakt.sarif import SarifLevel
 from kontrakt.specfile import SpecFile, SpecLoadError, read_spec
@@ -183,6 +181,8 @@ def _json(result: DiffResult, fail_on: str) -> str:
 
 
 def _yaml(result: DiffResult, fail_on: str) -> str:
+    import yaml  # not in the core install; the other formats must not need it
+
     text: str = yaml.safe_dump(
         _payload(result, fail_on), sort_keys=False, allow_unicode=True, width=100
     )

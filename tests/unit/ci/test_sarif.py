@@ -135,6 +135,7 @@ paths:
             application/json:
               schema:
                 type: object
+                required: [id, name]
                 properties:
                   id: {type: string}
                   name: {type: string}
