@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from kontrakt.diff.report import FORMATS
+from kontrakt.diff.model import FORMATS
 
 __all__ = ["diff_command"]
 

@@ -22,6 +22,7 @@ import enum
 from dataclasses import dataclass, field
 
 __all__ = [
+    "FORMATS",
     "Change",
     "DiffResult",
     "Direction",
@@ -30,6 +31,21 @@ __all__ = [
     "RuleTable",
     "Verdict",
 ]
+
+
+# The report formats `kontrakt diff --format` offers (rendered by kontrakt.diff.report); here, with
+# no dependency, so the CLI can name them without importing the renderers.
+FORMATS = (
+    "text",
+    "json",
+    "yaml",
+    "markdown",
+    "html",
+    "junit",
+    "sarif",
+    "githubactions",
+    "singleline",
+)
 
 
 class Verdict(enum.StrEnum):

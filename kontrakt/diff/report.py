@@ -23,23 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from kontrakt.diff.model import Change, DiffResult, Verdict
+from kontrakt.diff.model import FORMATS, Change, DiffResult, Verdict
 from kontrakt.sarif import SarifLevel
 from kontrakt.specfile import SpecFile, SpecLoadError, read_spec
 
 __all__ = ["FORMATS", "render"]
 
-FORMATS = (
-    "text",
-    "json",
-    "yaml",
-    "markdown",
-    "html",
-    "junit",
-    "sarif",
-    "githubactions",
-    "singleline",
-)
 HEADINGS = {
     Verdict.BREAKING: "BREAKING",
     Verdict.WARN: "WARNINGS",
