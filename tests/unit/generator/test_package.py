@@ -27,6 +27,7 @@ def test_public_names() -> None:
         "parse",
         "pipeline",
         "render",
+        "syntax",
         "unions",
         "validate",
         "views",
