@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import referencing.exceptions
+from typing import TYPE_CHECKING, Any
 
 from kontrakt.diagnostics import Diagnostic, Level, escape, pointer
 from kontrakt.specfile import SpecFile, SpecLoadError, read_spec
-from kontrakt.specvalidate import validator_for
+
+if TYPE_CHECKING:
+    import jsonschema
+
+# The validators (jsonschema, openapi-spec-validator: 0.25 s to import) are imported where they
+# are used, so that commands which only set the reference policy (a cached generate) skip them.
 
 __all__ = ["LOCATIONS", "extension_schema", "lint_document", "lint_paths"]
 
@@ -126,6 +128,8 @@ def _key_validator(location: str, key: str) -> jsonschema.Draft202012Validator |
     if key not in properties:
         return None
     wrapper = {"$defs": schema["$defs"], **properties[key]}
+    import jsonschema
+
     return jsonschema.Draft202012Validator(wrapper, format_checker=jsonschema.FormatChecker())
 
 
@@ -294,6 +298,10 @@ class _Linter:
             )
         if not refs_ok:
             return  # the validator cannot walk unresolved references; those are reported below
+        import referencing.exceptions
+
+        from kontrakt.specvalidate import validator_for
+
         try:
             base = self.spec.path.resolve().as_uri()
             validator_class = validator_for(version, self._operation_ticker())

@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the publishers' documents (../shared) are."""
+"""Shared test fixtures: where the publishers' documents (../shared) are, and a generate cache of
+each test's own (so that no test reads what another stored, and nothing lands in ~/.cache)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,12 @@ def require_shared() -> Path:
 @pytest.fixture
 def shared() -> Path:
     return require_shared()
+
+
+@pytest.fixture(autouse=True)
+def _own_generate_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`kontrakt generate` (in process or as a subprocess) caches into a folder of this test's own."""
+    monkeypatch.setenv("KONTRAKT_CACHE_DIR", str(tmp_path_factory.mktemp("generate-cache")))
+    monkeypatch.delenv("KONTRAKT_NO_CACHE", raising=False)

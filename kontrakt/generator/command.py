@@ -60,6 +60,21 @@ def generate_command(
         bool,
         typer.Option("--quiet", "-q", help="Print errors and the summary line only, no warnings."),
     ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Where finished packages are kept by content (default: $KONTRAKT_CACHE_DIR, "
+            "else $XDG_CACHE_HOME/kontrakt, else ~/.cache/kontrakt).",
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Build every document, neither reading nor filling the cache."
+        ),
+    ] = False,
 ) -> None:
     """Generate typed models, FastAPI server stubs and httpx clients from OpenAPI 3.0/3.1 documents.
 
@@ -67,14 +82,20 @@ def generate_command(
     Warnings (unsupported constructs, with their JSON pointer) are printed and do not stop
     generation; any error does, and then nothing is written. The output folder's README.md names
     each package's document and the command that regenerates the folder.
+
+    A document generated before, byte for byte, by the same generator with the same options, is
+    taken from the cache (keyed on all of that; off with --no-cache or KONTRAKT_NO_CACHE=1).
     """
     from kontrakt.diagnostics import format_text
+    from kontrakt.generator.cache import Cache, default_folder
     from kontrakt.generator.pipeline import generate
     from kontrakt.lint import set_ref_policy
 
     set_ref_policy(allow_remote=allow_remote_refs, allow_outside=allow_outside_refs)
     _exit_without_collecting()
-    outcome = generate(specs or [Path("specs")], out, check=check)
+    folder = None if no_cache else (cache_dir or default_folder())
+    cache = Cache(folder) if folder is not None else None
+    outcome = generate(specs or [Path("specs")], out, check=check, cache=cache)
     shown = outcome.errors if quiet else outcome.diagnostics
     if shown:
         typer.echo(format_text(shown), err=True)

@@ -21,23 +21,17 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kontrakt.diagnostics import Diagnostic, Level
 from kontrakt.generator.ir import Api
 from kontrakt.generator.load import Document, load, source_label
-from kontrakt.generator.models import ModelsError, build_models
-from kontrakt.generator.parse import parse, plan_hoisting
-from kontrakt.generator.render import (
-    RenderedPackage,
-    RenderError,
-    RootView,
-    render_package,
-    render_root,
-)
-from kontrakt.generator.validate import validate
-from kontrakt.generator.write import WriteError, compare, stage, write
-from kontrakt.lint import external_refs_refused
+from kontrakt.generator.render import RenderedPackage, RenderError, RootView, render_root
+from kontrakt.generator.write import RUFF_FIX, RUFF_FORMAT, WriteError, compare, stage, write
 from kontrakt.specfile import find_documents
+
+if TYPE_CHECKING:
+    from kontrakt.generator.cache import Cache
 
 __all__ = ["Built", "Outcome", "build", "build_all", "generate"]
 
@@ -101,6 +95,9 @@ class _Made:
 
 def _check(path: Path) -> _Checked:
     """Load and validate ``path`` (the stages that decide whether it is generated at all)."""
+    # Imported here: the validators cost 0.2 s to import, which a cached run does not pay.
+    from kontrakt.generator.validate import validate
+
     document, found = load(path)
     if document is None:
         return _Checked(False, found)
@@ -115,6 +112,12 @@ def _document_json(document: Document) -> str:
 
 def _make(document: Document) -> _Made:
     """Build the models, the IR and the files of a loaded ``document``."""
+    # Imported here: a run served from the cache never builds models (0.05 s of imports).
+    from kontrakt.generator.models import ModelsError, build_models
+    from kontrakt.generator.parse import parse, plan_hoisting
+    from kontrakt.generator.render import render_package
+    from kontrakt.lint import external_refs_refused
+
     if external_refs_refused(document.spec):
         # The check half reports the refused references; the model builder would follow them.
         return _Made(None, None, [])
@@ -288,21 +291,63 @@ def _root_view(paths: Sequence[Path], out: Path, owners: dict[str, Path]) -> Roo
     )
 
 
+def _cache_keys(cache: Cache | None, documents: Sequence[Path]) -> list[str | None]:
+    """Each document's cache key (None: not cached, or no cache)."""
+    if cache is None:
+        return [None] * len(documents)
+    from kontrakt.lint import REF_POLICY
+
+    options = (
+        f"allow_remote={REF_POLICY.allow_remote}",
+        f"allow_outside={REF_POLICY.allow_outside}",
+        " ".join(RUFF_FIX),
+        " ".join(RUFF_FORMAT),
+    )
+    specs = (Path.cwd() / "specs").resolve()
+    return [
+        cache.key(
+            path,
+            options,
+            label=source_label(path),
+            authored=path.resolve().is_relative_to(specs),
+        )
+        for path in documents
+    ]
+
+
 def generate(
-    paths: Sequence[Path], out: Path, *, check: bool = False, jobs: int | None = None
+    paths: Sequence[Path],
+    out: Path,
+    *,
+    check: bool = False,
+    jobs: int | None = None,
+    cache: Cache | None = None,
 ) -> Outcome:
     """Generate one package per document under ``paths`` into ``out`` (or diff, with ``check``).
 
     ``jobs`` is how many processes build the documents (default: one per CPU; 1: in this one).
+    With a ``cache``, a document whose key is there is not built again: its package comes back as
+    it was written, with the diagnostics it had; what is built and written is stored.
     """
     documents = find_documents(list(paths))
     if not documents:
         missing = Diagnostic(", ".join(map(str, paths)), "", "no OpenAPI documents found")
         return Outcome([missing], [])
+    keys = _cache_keys(cache, documents)
+    hits = {i: cache.get(k) for i, k in enumerate(keys) if cache is not None and k is not None}
+    todo = [path for i, path in enumerate(documents) if hits.get(i) is None]
+    fresh = iter(build_all(todo, jobs=jobs)) if todo else iter(())
     diagnostics: list[Diagnostic] = []
     packages: list[RenderedPackage] = []
+    formatted: set[str] = set()  # packages that come from the cache, as written
     owners: dict[str, Path] = {}
-    for path, built in zip(documents, build_all(documents, jobs=jobs), strict=True):
+    to_store: dict[str, tuple[str, list[Diagnostic]]] = {}  # built now: name -> key, findings
+    for index, path in enumerate(documents):
+        entry = hits.get(index)
+        if entry is not None:
+            built = Built(path, None, entry.package, list(entry.diagnostics))
+        else:
+            built = next(fresh)
         diagnostics.extend(built.diagnostics)
         if built.package is None:
             continue
@@ -315,6 +360,10 @@ def generate(
             continue
         owners[name] = path
         packages.append(built.package)
+        if entry is not None:
+            formatted.add(name)
+        elif (key := keys[index]) is not None:
+            to_store[name] = (key, built.diagnostics)
     outcome = Outcome(diagnostics, packages)
     if outcome.errors:
         return outcome
@@ -322,11 +371,19 @@ def generate(
         root_files = render_root(_root_view(paths, out, owners))
         if check:
             with tempfile.TemporaryDirectory(prefix="kontrakt-check-") as tmp:
-                stage(packages, root_files, Path(tmp))
+                written = stage(packages, root_files, Path(tmp), formatted=formatted)
                 outcome.diff = compare(packages, Path(tmp), out)
         else:
-            write(packages, root_files, out)
+            written = write(packages, root_files, out, formatted=formatted)
             outcome.written = True
     except (WriteError, RenderError) as exc:
         outcome.diagnostics.append(Diagnostic(str(out), "", str(exc), Level.ERROR, None, "write"))
+        return outcome
+    if cache is not None:
+        from kontrakt.generator.cache import Entry
+
+        for package in written:
+            if package.name in to_store:
+                key, found = to_store[package.name]
+                cache.put(key, Entry(package, tuple(found)))
     return outcome

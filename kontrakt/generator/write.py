@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -61,8 +61,8 @@ def _ruff_command() -> tuple[str, ...]:
         return (sys.executable, "-m", "ruff")
 
 
-def _ruff(arguments: Sequence[str], folder: Path) -> None:
-    command = [*_ruff_command(), *arguments, str(folder)]
+def _ruff(arguments: Sequence[str], folders: Sequence[Path]) -> None:
+    command = [*_ruff_command(), *arguments, *map(str, folders)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     # `ruff check --fix` exits 1 when something it cannot fix remains; that is lint's business.
     if result.returncode not in (0, 1) or (arguments[0] == "format" and result.returncode != 0):
@@ -78,27 +78,53 @@ def _write_files(folder: Path, files: Sequence[RenderedFile]) -> None:
 
 
 def stage(
-    packages: Sequence[RenderedPackage], root_files: Sequence[RenderedFile], folder: Path
-) -> None:
-    """Write and format everything under ``folder`` (packages by name, root files under _root)."""
+    packages: Sequence[RenderedPackage],
+    root_files: Sequence[RenderedFile],
+    folder: Path,
+    *,
+    formatted: Collection[str] = (),
+) -> list[RenderedPackage]:
+    """Write and format everything under ``folder`` (packages by name, root files under _root).
+
+    The packages named in ``formatted`` are already as ruff leaves them (the generate cache keeps
+    them so) and are written as they are. Returns the other packages as formatted, to be cached.
+    """
     for package in packages:
         _write_files(folder / package.name, package.files)
     _write_files(folder / ROOT, root_files)
-    _ruff(RUFF_FIX, folder)
-    _ruff(RUFF_FORMAT, folder)
+    targets = [folder / p.name for p in packages if p.name not in formatted] + [folder / ROOT]
+    _ruff(RUFF_FIX, targets)
+    _ruff(RUFF_FORMAT, targets)
+    return [
+        RenderedPackage(
+            package.name,
+            tuple(
+                RenderedFile(item.path, (folder / package.name / item.path).read_text("utf-8"))
+                for item in package.files
+            ),
+        )
+        for package in packages
+        if package.name not in formatted
+    ]
 
 
 def write(
-    packages: Sequence[RenderedPackage], root_files: Sequence[RenderedFile], out: Path
-) -> None:
-    """Replace the packages (and root files) in ``out``, all or nothing."""
+    packages: Sequence[RenderedPackage],
+    root_files: Sequence[RenderedFile],
+    out: Path,
+    *,
+    formatted: Collection[str] = (),
+) -> list[RenderedPackage]:
+    """Replace the packages (and root files) in ``out``, all or nothing; returns what `stage`
+    formatted."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-staging-", dir=out.parent))
     try:
-        stage(packages, root_files, staging)
+        result = stage(packages, root_files, staging, formatted=formatted)
         _swap(packages, staging, out)
         for item in root_files:
             os.replace(staging / ROOT / item.path, out / item.path)
+        return result
     except OSError as exc:
         raise WriteError(f"cannot write {out}: {exc}") from exc
     finally:

@@ -19,6 +19,7 @@ MODULES = sorted(
 def test_public_names() -> None:
     assert generator.__all__ == ["Built", "Outcome", "build", "generate"]
     assert MODULES == [
+        "cache",
         "command",
         "ir",
         "load",

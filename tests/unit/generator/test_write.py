@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import kontrakt.generator.models
 import kontrakt.generator.pipeline
 import kontrakt.generator.render
 import kontrakt.generator.write
@@ -87,7 +88,7 @@ def test_a_failing_model_step_leaves_the_output_untouched(
     def fail(*args: object) -> None:
         raise ModelsError("simulated failure")
 
-    monkeypatch.setattr(kontrakt.generator.pipeline, "build_models", fail)
+    monkeypatch.setattr(kontrakt.generator.models, "build_models", fail)
     before = _snapshot(written)
     outcome = generate(SPECS, written)
     assert not outcome.written and outcome.errors
@@ -192,7 +193,7 @@ def test_one_document_is_checked_and_made_side_by_side(
     def crash(*args: object) -> None:
         raise RuntimeError("a bug in the models stage (simulated)")
 
-    monkeypatch.setattr(kontrakt.generator.pipeline, "build_models", crash)
+    monkeypatch.setattr(kontrakt.generator.models, "build_models", crash)
     # What "make" raised is dropped when "check" stops the document, as `build` never runs it...
     [built] = build_all([invalid], jobs=2)
     assert (
