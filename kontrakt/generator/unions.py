@@ -31,6 +31,7 @@ _OPEN_CLASS = re.compile(
     r"^class (\w+)\(RootModel\[(?:Any|dict\[str, Any\])\]\):", flags=re.MULTILINE
 )
 _OPEN_INLINE = ("Any", "dict[str, Any]")
+_WORD = re.compile(r"\w+")
 
 
 def open_classes(source: str) -> frozenset[str]:
@@ -98,10 +99,6 @@ def prefer_typed_unions(source: str) -> str:
         return source
     tree = syntax.tree(source)
     offsets = _Offsets(source)
-    parents: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
 
     def text(node: ast.expr) -> str:
         start, end = offsets.span(node)
@@ -110,11 +107,25 @@ def prefer_typed_unions(source: str) -> str:
     def is_open(node: ast.expr) -> bool:
         return (isinstance(node, ast.Name) and node.id in opened) or text(node) in _OPEN_INLINE
 
+    def may_change(place: ast.expr) -> bool:
+        """False when no union in ``place`` can have an open branch (read from its text)."""
+        written = text(place)
+        return "|" in written and (
+            "Any" in written or not opened.isdisjoint(_WORD.findall(written))
+        )
+
     edits: list[tuple[int, int, str]] = []
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         places: list[tuple[ast.expr, bool]] = [(base, False) for base in cls.bases]
         places += [(s.annotation, True) for s in cls.body if isinstance(s, ast.AnnAssign)]
         for place, annotated in places:
+            if not may_change(place):
+                continue
+            # A union's parents (another union, the Annotated[...] around it) are in its place.
+            parents: dict[int, ast.AST] = {}
+            for node in ast.walk(place):
+                for child in ast.iter_child_nodes(node):
+                    parents[id(child)] = node
             for node in ast.walk(place):
                 if not isinstance(node, ast.expr) or not _is_union(node):
                     continue
