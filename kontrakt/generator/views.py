@@ -488,22 +488,30 @@ def _route_order(operations: tuple[OperationView, ...]) -> tuple[OperationView, 
     just before the first template it would be shadowed by; everything else keeps document order.
     """
 
-    def shadows(template: str, path: str) -> bool:
-        outer, inner = template.strip("/").split("/"), path.strip("/").split("/")
-        return (
-            template != path
-            and len(outer) == len(inner)
-            and all(
-                a == b or (a.startswith("{") and not b.startswith("{"))
-                for a, b in zip(outer, inner, strict=True)
-            )
+    def segments(path: str) -> tuple[str, ...]:
+        return tuple(path.strip("/").split("/"))
+
+    def shadows(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+        return all(
+            a == b or (a.startswith("{") and not b.startswith("{"))
+            for a, b in zip(outer, inner, strict=True)
         )
 
-    routes: list[OperationView] = []
+    # Each route with its path's segments, split once (GitHub's 1,223 operations make 750,000
+    # comparisons); only a template with as many segments can shadow a path.
+    routes: list[tuple[OperationView, tuple[str, ...]]] = []
     for op in operations:
-        at = next((i for i, r in enumerate(routes) if shadows(r.path, op.path)), len(routes))
-        routes.insert(at, op)
-    return tuple(routes)
+        inner = segments(op.path)
+        at = next(
+            (
+                i
+                for i, (route, outer) in enumerate(routes)
+                if len(outer) == len(inner) and route.path != op.path and shadows(outer, inner)
+            ),
+            len(routes),
+        )
+        routes.insert(at, (op, inner))
+    return tuple(op for op, _ in routes)
 
 
 def server_view(api: Api) -> ServerView:
