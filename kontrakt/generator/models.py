@@ -477,14 +477,17 @@ def _typed_fields(source: str) -> str:
         return start, end
 
     edits: list[tuple[int, int, str]] = []
-    subscripted = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Subscript)}
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         places: list[ast.expr] = list(cls.bases)
         for statement in cls.body:
             if isinstance(statement, ast.AnnAssign):
                 places.append(statement.annotation)
         for place in places:
-            for node in ast.walk(place):
+            # A name's subscript, if any, is inside the same place (the place itself is no
+            # subscript's value): the places are all that needs walking, not the whole module.
+            nodes = list(ast.walk(place))
+            subscripted = {id(node.value) for node in nodes if isinstance(node, ast.Subscript)}
+            for node in nodes:
                 if isinstance(node, ast.Name) and node.id in _BARE and id(node) not in subscripted:
                     edits.append((*span(node), _BARE[node.id]))
         for statement in cls.body:
