@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import copy
 import datetime
+import functools
 import importlib.util
 import json
 import re
@@ -41,6 +42,7 @@ from kontrakt.generator.ir import HoistedSchema, ModelClass, ModelsModule
 from kontrakt.generator.load import Document
 from kontrakt.generator.naming import pascal_name, snake_name, unique
 from kontrakt.generator.parse import checked_default
+from kontrakt.generator.partition import Caught, Output, build_in_parts
 
 __all__ = ["ModelsError", "build_models", "models_header"]
 
@@ -651,13 +653,8 @@ def _empty_module(header: str) -> str:
     return f'{header}\n\n"""This document declares no schemas."""\n\nfrom __future__ import annotations\n'
 
 
-def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> ModelsModule:
-    """The models module of ``document``; raises `ModelsError` when datamodel-code-generator fails."""
-    header = models_header(document.source)
-    trimmed, locations, aliases = _models_input(document, hoisted)
-    if not trimmed["components"]["schemas"]:
-        return ModelsModule(_empty_module(header), ())
-
+def _datamodel(header: str, aliases: dict[str, str], trimmed: dict[str, Any]) -> Output:
+    """One datamodel-code-generator run over ``trimmed``; raises `ModelsError` when it fails."""
     from datamodel_code_generator import generate
     from datamodel_code_generator.enums import (
         DataModelType,
@@ -706,6 +703,20 @@ def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> Models
             raise ModelsError(message) from exc
     if not isinstance(source, str):
         raise ModelsError("datamodel-code-generator returned several modules; one was expected")
+    models = [m for m in meta.get("models", []) if isinstance(m, dict)]
+    return Output(source, models, tuple(Caught(w.category, str(w.message)) for w in caught))
+
+
+def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> ModelsModule:
+    """The models module of ``document``; raises `ModelsError` when datamodel-code-generator fails."""
+    header = models_header(document.source)
+    trimmed, locations, aliases = _models_input(document, hoisted)
+    if not trimmed["components"]["schemas"]:
+        return ModelsModule(_empty_module(header), ())
+
+    built = build_in_parts(trimmed, functools.partial(_datamodel, header, aliases))
+    source, caught = built.source, built.caught
+    meta = {"models": built.models}
     classes: list[ModelClass] = []
     by_name: dict[str, str] = {}
     fields: dict[tuple[str, str], str] = {}

@@ -6,6 +6,11 @@ The corpus (tests/corpus/, sources and licences in LICENSES.md) is openapi-pytho
 datamodel-code-generator's own test documents: OpenAPI 3.0 and 3.1, JSON and YAML. The packages
 are generated once into one folder, imported as `kontrakt_corpus.<package>`, and type-checked in
 one mypy run over all of them (mypy's start-up and the runtime's analysis are paid once).
+
+Every check runs twice: on the packages as generated, and on packages whose models were built in
+parts and merged (`kontrakt.generator.partition`, which only documents of several MB reach on their
+own; here the part size is forced down to 500 bytes so that every document with more than a handful
+of schemas is split into up to four parts).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from kontrakt.generator import partition
 from kontrakt.generator.pipeline import generate
 from kontrakt.runtime import server as rt
 from tests.e2e._support import Issuer
@@ -41,10 +47,15 @@ class Corpus:
     packages: dict[Path, str]  # document -> package name
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
+@pytest.fixture(scope="module", params=["whole", "in-parts"])
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Corpus]:
     root = tmp_path_factory.mktemp("corpus")
-    outcome = generate(DOCUMENTS, root / FOLDER, jobs=2)
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "in-parts":
+            patch.setattr(partition, "PART_BYTES", 500)
+        outcome = generate(DOCUMENTS, root / FOLDER, jobs=2)
     assert outcome.written, [d.format() for d in outcome.errors]
     assert len(outcome.packages) == len(DOCUMENTS)
     sys.path.insert(0, str(root))

@@ -26,6 +26,7 @@ def test_public_names() -> None:
         "models",
         "naming",
         "parse",
+        "partition",
         "pipeline",
         "render",
         "syntax",
