@@ -492,26 +492,35 @@ def _route_order(operations: tuple[OperationView, ...]) -> tuple[OperationView, 
         return tuple(path.strip("/").split("/"))
 
     def shadows(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
-        return all(
-            a == b or (a.startswith("{") and not b.startswith("{"))
-            for a, b in zip(outer, inner, strict=True)
-        )
+        for a, b in zip(outer, inner, strict=True):
+            if a != b and (not a.startswith("{") or b.startswith("{")):
+                return False
+        return True
 
-    # Each route with its path's segments, split once (GitHub's 1,223 operations make 750,000
-    # comparisons); only a template with as many segments can shadow a path.
-    routes: list[tuple[OperationView, tuple[str, ...]]] = []
+    # Each path is split once and compared only with the routes of as many segments, the only
+    # ones that can shadow it (GitHub's 1,223 operations made 750,000 comparisons of split paths);
+    # `alike` holds those routes, in route order, by number of segments.
+    routes: list[OperationView] = []
+    alike: dict[int, list[tuple[OperationView, tuple[str, ...]]]] = {}
     for op in operations:
         inner = segments(op.path)
+        group = alike.setdefault(len(inner), [])
         at = next(
             (
-                i
-                for i, (route, outer) in enumerate(routes)
-                if len(outer) == len(inner) and route.path != op.path and shadows(outer, inner)
+                k
+                for k, (route, outer) in enumerate(group)
+                if route.path != op.path and shadows(outer, inner)
             ),
-            len(routes),
+            None,
         )
-        routes.insert(at, (op, inner))
-    return tuple(op for op, _ in routes)
+        if at is None:
+            routes.append(op)
+            group.append((op, inner))
+            continue
+        shadowed = group[at][0]
+        routes.insert(next(i for i, route in enumerate(routes) if route is shadowed), op)
+        group.insert(at, (op, inner))
+    return tuple(routes)
 
 
 def server_view(api: Api) -> ServerView:
