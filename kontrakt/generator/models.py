@@ -394,6 +394,21 @@ def _mentions_none(node: ast.expr) -> bool:
     )
 
 
+# The names datamodel-code-generator gives the types of string formats (see parse.FORMAT_TYPES).
+_FORMAT_TYPE_NAMES = frozenset(
+    {
+        "AnyUrl",
+        "AwareDatetime",
+        "date",
+        "date_aliased",
+        "time",
+        "UUID",
+        "IPv4Address",
+        "IPv6Address",
+    }
+)
+
+
 def _validated_defaults(source: str) -> str:
     """Defaults written as JSON literals for fields typed with a model or enum class.
 
@@ -403,7 +418,9 @@ def _validated_defaults(source: str) -> str:
     value is the typed one and each instance gets its own copy.
     """
     tree = syntax.tree(source)
-    local = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    # Classes of the module, and the types string formats give (a literal `= "https://..."` on
+    # an `AnyUrl` field is a str at run time and a type error to mypy, like a dict on a model).
+    local = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} | _FORMAT_TYPE_NAMES
     starts = [0]
     for line in source.splitlines(keepends=True):
         starts.append(starts[-1] + len(line))

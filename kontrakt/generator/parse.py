@@ -16,13 +16,17 @@ output); it never raises on document content.
 from __future__ import annotations
 
 import datetime
+import functools
+import ipaddress
 import json
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import AnyUrl, AwareDatetime, TypeAdapter, ValidationError
 from pydantic_core import SchemaError, SchemaValidator
 
 from kontrakt.diagnostics import escape
@@ -209,7 +213,46 @@ def checked_default(
         document.report(
             f"{ptr}/default", f"default {default!r} is not of type {kinds}; {value!r} is used"
         )
+    fmt = schema.get("format")
+    if isinstance(value, str) and isinstance(fmt, str) and not format_accepts(fmt, value):
+        # The field is typed by its format (AnyUrl, AwareDatetime, ...): such a default would be
+        # a plain string in a typed field (`url: AnyUrl = ""`), wrong at run time and to mypy.
+        document.report(
+            f"{ptr}/default", f"default {default!r} is not a valid {fmt}; it is left out"
+        )
+        return False, None
     return True, value
+
+
+# Formats that make a string field another type in the models, with that type as pydantic reads it.
+FORMAT_TYPES: dict[str, Any] = {
+    "uri": AnyUrl,
+    "date-time": AwareDatetime,
+    "date": datetime.date,
+    "time": datetime.time,
+    "uuid": uuid.UUID,
+    "ipv4": ipaddress.IPv4Address,
+    "ipv6": ipaddress.IPv6Address,
+}
+
+
+@functools.cache
+def _format_adapter(fmt: str) -> TypeAdapter[Any] | None:
+    kind = FORMAT_TYPES.get(fmt)
+    return TypeAdapter(kind) if kind is not None else None
+
+
+def format_accepts(fmt: str, value: str) -> bool:
+    """Whether a string value is valid for the type ``fmt`` gives its field (True for formats
+    that leave the field a string)."""
+    adapter = _format_adapter(fmt)
+    if adapter is None:
+        return True
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def pattern_problem(pattern: str) -> str | None:

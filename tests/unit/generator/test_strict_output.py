@@ -1,7 +1,8 @@
 """Generated code passes the project's `ruff` and `mypy --strict` settings, no ignores, on the
 constructs foreign documents use: an enum-typed property with a string default, nullable
 responses, allOf property overrides (compatible and not), discriminator members narrowing the
-tag, bare arrays, recursive and additionalProperties models, a free-form query object alone."""
+tag, bare arrays, recursive and additionalProperties models, a free-form query object alone,
+string defaults of typed formats (valid ones typed at run time, invalid ones left out)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,14 @@ components:
         - type: object
           properties:
             petType: {type: string, enum: [Cat]}
+    Links:
+      type: object
+      properties:
+        home: {type: string, format: uri, default: ''}
+        docs: {type: string, format: uri, default: 'https://example.test/docs'}
+        since: {type: string, format: date-time, default: '2020-01-02T03:04:05Z'}
+        day: {type: string, format: date, default: '2020-01-02'}
+        naive: {type: string, format: date-time, default: '2020-01-02T03:04:05'}
 """
 
 
@@ -99,6 +108,11 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec.write_text(textwrap.dedent(SPEC), encoding="utf-8")
     outcome = generate([spec], root / "out", jobs=1)
     assert outcome.written, [d.format() for d in outcome.errors]
+    dropped = {d.pointer for d in outcome.diagnostics if "it is left out" in d.message}
+    assert dropped == {
+        "/components/schemas/Links/properties/home/default",
+        "/components/schemas/Links/properties/naive/default",
+    }
     [built] = outcome.packages
     return root / "out" / built.name
 
@@ -143,6 +157,12 @@ def test_mypy_strict_is_clean_and_the_models_behave(package: Path) -> None:
         "assert t.c is m.Color.RED, t.c\n"
         "s = m.Special.model_validate({'kind': 3, 'size': 2})\n"
         "assert s.kind == 3\n"
+        "import datetime\n"
+        "links = m.Links()\n"
+        "assert links.home is None and links.naive is None\n"
+        "assert str(links.docs) == 'https://example.test/docs', links.docs\n"
+        "assert links.since == datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)\n"
+        "assert links.day == datetime.date(2020, 1, 2)\n"
     )
     done = _run(sys.executable, "-c", check, cwd=package.parent)
     assert done.returncode == 0, done.stderr
