@@ -196,6 +196,14 @@ class Cache:
         digest.update(b"\0" + hashlib.sha256(data).digest())
         return digest.hexdigest()
 
+    def key_of(self, *parts: str) -> str:
+        """The key of something made from ``parts`` alone by this generator (the output
+        folder's own files, from the facts they state)."""
+        digest = hashlib.sha256(generator_fingerprint().encode() + b"\0parts")
+        for part in parts:
+            digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
     def _folder(self, key: str) -> Path:
         return self.folder / key[:2] / key
 

@@ -27,8 +27,22 @@ from typing import TYPE_CHECKING
 from kontrakt.diagnostics import Diagnostic, Level
 from kontrakt.generator.ir import Api
 from kontrakt.generator.load import Document, load, source_label
-from kontrakt.generator.render import RenderedPackage, RenderError, RootView, render_root
-from kontrakt.generator.write import RUFF_FIX, RUFF_FORMAT, WriteError, compare, stage, write
+from kontrakt.generator.render import (
+    RenderedFile,
+    RenderedPackage,
+    RenderError,
+    RootView,
+    render_root,
+)
+from kontrakt.generator.write import (
+    RUFF_FIX,
+    RUFF_FORMAT,
+    WriteError,
+    compare,
+    stage,
+    unchanged,
+    write,
+)
 from kontrakt.specfile import find_documents
 
 if TYPE_CHECKING:
@@ -299,18 +313,23 @@ def _root_view(paths: Sequence[Path], out: Path, owners: dict[str, Path]) -> Roo
     )
 
 
-def _cache_keys(cache: Cache | None, documents: Sequence[Path]) -> list[str | None]:
-    """Each document's cache key (None: not cached, or no cache)."""
-    if cache is None:
-        return [None] * len(documents)
+def _options() -> tuple[str, ...]:
+    """The options that change what `generate` writes, as cache key parts."""
     from kontrakt.lint import REF_POLICY
 
-    options = (
+    return (
         f"allow_remote={REF_POLICY.allow_remote}",
         f"allow_outside={REF_POLICY.allow_outside}",
         " ".join(RUFF_FIX),
         " ".join(RUFF_FORMAT),
     )
+
+
+def _cache_keys(cache: Cache | None, documents: Sequence[Path]) -> list[str | None]:
+    """Each document's cache key (None: not cached, or no cache)."""
+    if cache is None:
+        return [None] * len(documents)
+    options = _options()
     specs = (Path.cwd() / "specs").resolve()
     return [
         cache.key(
@@ -375,14 +394,27 @@ def generate(
     outcome = Outcome(diagnostics, packages)
     if outcome.errors:
         return outcome
+    view = _root_view(paths, out, owners)
+    root_key = cache.key_of("root", repr(view), *_options()) if cache is not None else None
+    root_entry = cache.get(root_key) if cache is not None and root_key is not None else None
     try:
-        root_files = render_root(_root_view(paths, out, owners))
+        if root_entry is not None:
+            root_files: Sequence[RenderedFile] = root_entry.package.files
+        else:
+            root_files = render_root(view)
+        settled = root_entry is not None and len(formatted) == len(packages)
+        if settled and not check and unchanged(packages, root_files, out):
+            outcome.written = True  # everything is in place, byte for byte: nothing to write
+            return outcome
+        ready = root_entry is not None  # the root files come formatted from the cache
         if check:
             with tempfile.TemporaryDirectory(prefix="kontrakt-check-") as tmp:
-                written = stage(packages, root_files, Path(tmp), formatted=formatted)
+                staged = stage(
+                    packages, root_files, Path(tmp), formatted=formatted, root_formatted=ready
+                )
                 outcome.diff = compare(packages, Path(tmp), out)
         else:
-            written = write(packages, root_files, out, formatted=formatted)
+            staged = write(packages, root_files, out, formatted=formatted, root_formatted=ready)
             outcome.written = True
     except (WriteError, RenderError) as exc:
         outcome.diagnostics.append(Diagnostic(str(out), "", str(exc), Level.ERROR, None, "write"))
@@ -390,8 +422,10 @@ def generate(
     if cache is not None:
         from kontrakt.generator.cache import Entry
 
-        for package in written:
+        for package in staged.packages:
             if package.name in to_store:
                 key, found = to_store[package.name]
                 cache.put(key, Entry(package, tuple(found)))
+        if root_key is not None and root_entry is None:
+            cache.put(root_key, Entry(RenderedPackage("_root", staged.root_files), ()))
     return outcome

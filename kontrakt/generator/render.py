@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from kontrakt.generator.ir import Api
 from kontrakt.generator.views import client_view, server_view
@@ -31,6 +29,9 @@ __all__ = [
 ]
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 class RenderError(Exception):
@@ -67,6 +68,9 @@ def _doc(value: Any) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
+    # Imported here: a `kontrakt generate` served from the cache renders nothing.
+    import jinja2
+
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=False,
@@ -81,6 +85,8 @@ def _environment() -> jinja2.Environment:
 
 
 def _render(template: str, **context: Any) -> str:
+    import jinja2
+
     try:
         return _environment().get_template(template).render(**context)
     except (jinja2.TemplateError, TypeError) as exc:

@@ -20,12 +20,22 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from kontrakt.generator.render import RenderedFile, RenderedPackage
 
-__all__ = ["RUFF_FORMAT", "WriteError", "compare", "stage", "write"]
+__all__ = [
+    "RUFF_FIX",
+    "RUFF_FORMAT",
+    "Staged",
+    "WriteError",
+    "compare",
+    "stage",
+    "unchanged",
+    "write",
+]
 
 # ruff runs isolated from any configuration found around the output folder, so that the output
 # is the same wherever it is staged; these settings match the project's pyproject.toml.
@@ -77,35 +87,67 @@ def _write_files(folder: Path, files: Sequence[RenderedFile]) -> None:
         target.write_text(item.text, encoding="utf-8", newline="\n")
 
 
+@dataclass(frozen=True)
+class Staged:
+    """What `stage` formatted (to be cached): the packages not given as formatted, and the
+    output folder's own files."""
+
+    packages: list[RenderedPackage]
+    root_files: tuple[RenderedFile, ...]
+
+
 def stage(
     packages: Sequence[RenderedPackage],
     root_files: Sequence[RenderedFile],
     folder: Path,
     *,
     formatted: Collection[str] = (),
-) -> list[RenderedPackage]:
+    root_formatted: bool = False,
+) -> Staged:
     """Write and format everything under ``folder`` (packages by name, root files under _root).
 
-    The packages named in ``formatted`` are already as ruff leaves them (the generate cache keeps
-    them so) and are written as they are. Returns the other packages as formatted, to be cached.
+    The packages named in ``formatted`` (and the root files, with ``root_formatted``) are already
+    as ruff leaves them (the generate cache keeps them so) and are written as they are; ruff runs
+    only when something else is left.
     """
     for package in packages:
         _write_files(folder / package.name, package.files)
     _write_files(folder / ROOT, root_files)
-    targets = [folder / p.name for p in packages if p.name not in formatted] + [folder / ROOT]
-    _ruff(RUFF_FIX, targets)
-    _ruff(RUFF_FORMAT, targets)
-    return [
-        RenderedPackage(
-            package.name,
-            tuple(
-                RenderedFile(item.path, (folder / package.name / item.path).read_text("utf-8"))
-                for item in package.files
-            ),
-        )
-        for package in packages
-        if package.name not in formatted
-    ]
+    targets = [folder / p.name for p in packages if p.name not in formatted]
+    if not root_formatted:
+        targets.append(folder / ROOT)
+    if targets:
+        _ruff(RUFF_FIX, targets)
+        _ruff(RUFF_FORMAT, targets)
+
+    def read(base: Path, files: Sequence[RenderedFile]) -> tuple[RenderedFile, ...]:
+        return tuple(RenderedFile(f.path, (base / f.path).read_text("utf-8")) for f in files)
+
+    return Staged(
+        [
+            RenderedPackage(package.name, read(folder / package.name, package.files))
+            for package in packages
+            if package.name not in formatted
+        ],
+        tuple(root_files) if root_formatted else read(folder / ROOT, root_files),
+    )
+
+
+def unchanged(
+    packages: Sequence[RenderedPackage], root_files: Sequence[RenderedFile], out: Path
+) -> bool:
+    """Whether ``out`` holds exactly these (formatted) packages and root files already."""
+    try:
+        for package in packages:
+            present = set(_files(out / package.name))
+            if present != {Path(f.path) for f in package.files}:
+                return False
+            for item in package.files:
+                if (out / package.name / item.path).read_bytes() != item.text.encode():
+                    return False
+        return all((out / f.path).read_bytes() == f.text.encode() for f in root_files)
+    except OSError:
+        return False
 
 
 def write(
@@ -114,13 +156,16 @@ def write(
     out: Path,
     *,
     formatted: Collection[str] = (),
-) -> list[RenderedPackage]:
+    root_formatted: bool = False,
+) -> Staged:
     """Replace the packages (and root files) in ``out``, all or nothing; returns what `stage`
     formatted."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-staging-", dir=out.parent))
     try:
-        result = stage(packages, root_files, staging, formatted=formatted)
+        result = stage(
+            packages, root_files, staging, formatted=formatted, root_formatted=root_formatted
+        )
         _swap(packages, staging, out)
         for item in root_files:
             os.replace(staging / ROOT / item.path, out / item.path)

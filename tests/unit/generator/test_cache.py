@@ -46,6 +46,15 @@ def _tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+def _package_entries(folder: Path) -> list[Path]:
+    """The index of each package entry under ``folder`` (not the output folders' root files)."""
+    return [
+        index
+        for index in sorted(folder.rglob("entry.json"))
+        if json.loads(index.read_text(encoding="utf-8"))["name"] != "_root"
+    ]
+
+
 def _no_build(*args: object, **kwargs: object) -> list[pipeline.Built]:
     raise AssertionError("built although the cache had it")
 
@@ -128,13 +137,13 @@ def test_a_document_with_an_outside_reference_is_never_stored(tmp_path: Path) ->
     document.write_text(SMALL.replace("'#/components/schemas/Book'", "'book.yaml'"))
     store = Cache(tmp_path / "cache")
     pipeline.generate([document], tmp_path / "out", cache=store)
-    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("entry.json"))
+    assert not (tmp_path / "cache").exists() or not _package_entries(tmp_path / "cache")
 
 
 def test_a_damaged_or_foreign_entry_is_a_miss(document: Path, tmp_path: Path) -> None:
     store = Cache(tmp_path / "cache")
     pipeline.generate([document], tmp_path / "one", cache=store)
-    (index,) = (tmp_path / "cache").rglob("entry.json")
+    (index,) = _package_entries(tmp_path / "cache")
     record = json.loads(index.read_text(encoding="utf-8"))
     for damage in ("not json", json.dumps({**record, "files": ["../../escape.py"]})):
         index.write_text(damage, encoding="utf-8")
@@ -150,7 +159,7 @@ def test_errors_are_not_stored(tmp_path: Path) -> None:
     store = Cache(tmp_path / "cache")
     outcome = pipeline.generate([broken], tmp_path / "out", cache=store)
     assert outcome.errors and not outcome.written
-    assert not any((tmp_path / "cache").rglob("entry.json"))
+    assert not _package_entries(tmp_path / "cache")
 
 
 def test_the_least_recently_used_entries_go_first(document: Path, tmp_path: Path) -> None:
@@ -159,8 +168,8 @@ def test_the_least_recently_used_entries_go_first(document: Path, tmp_path: Path
     other = tmp_path / "other.yaml"
     other.write_text(SMALL.replace("Shelf", "Other"), encoding="utf-8")
     pipeline.generate([other], tmp_path / "two", cache=store)
-    entries = sorted((tmp_path / "cache" / "generate").glob("*/*"))
-    assert len(entries) == 2
+    assert len(_package_entries(tmp_path / "cache")) == 2
+    entries = sorted((tmp_path / "cache" / "generate").glob("*/*"))  # with the root files'
     os.utime(entries[0], (1, 1))  # the oldest
     Cache(tmp_path / "cache", limit=1).prune()  # nothing fits: all go, oldest first
     assert not any((tmp_path / "cache" / "generate").glob("*/*"))
@@ -176,12 +185,31 @@ def test_the_command_uses_the_cache_unless_told_not_to(
     assert runner.invoke(app, [*arguments, "--no-cache"]).exit_code == 0
     assert not folder.exists()
     assert runner.invoke(app, arguments).exit_code == 0
-    assert len(list(folder.rglob("entry.json"))) == 1
+    assert len(_package_entries(folder)) == 1
     monkeypatch.setenv("KONTRAKT_CACHE_DIR", str(tmp_path / "from-env"))
     assert runner.invoke(app, ["generate", str(SPEC), "--out", str(tmp_path / "b")]).exit_code == 0
-    assert len(list((tmp_path / "from-env").rglob("entry.json"))) == 1
+    assert len(_package_entries(tmp_path / "from-env")) == 1
     monkeypatch.setenv("KONTRAKT_NO_CACHE", "1")
     monkeypatch.setenv("KONTRAKT_CACHE_DIR", str(tmp_path / "off"))
     assert runner.invoke(app, ["generate", str(SPEC), "--out", str(tmp_path / "c")]).exit_code == 0
     assert not (tmp_path / "off").exists()
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b") == _tree(tmp_path / "c")
+
+
+def test_an_unchanged_output_folder_is_left_alone(
+    document: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Cache(tmp_path / "cache")
+    out = tmp_path / "out"
+    pipeline.generate([document], out, cache=store)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    for path in before:
+        os.utime(path, ns=(1, 1))
+    monkeypatch.setattr(pipeline, "build_all", _no_build)
+    monkeypatch.setattr(pipeline, "render_root", _no_build)  # the root files come cached too
+    outcome = pipeline.generate([document], out, cache=store)
+    assert outcome.written
+    assert all(p.stat().st_mtime_ns == 1 for p in before)  # not one file rewritten
+    (next(out.rglob("models.py"))).write_text("# edited by hand\n", encoding="utf-8")
+    pipeline.generate([document], out, cache=store)  # a hand edit is put right, from the cache
+    assert "edited by hand" not in next(out.rglob("models.py")).read_text(encoding="utf-8")
