@@ -204,6 +204,36 @@ def _sanitise(document: Document, schema: dict[str, Any], origin: str) -> None:
                 del node["default"]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of loaded document data, as `copy.deepcopy` makes it (an object or array the
+    data holds twice is copied once, and held twice by the copy), at half its cost: objects and
+    arrays are copied by a plain recursion, scalars kept (they are immutable), anything else is
+    left to `copy.deepcopy`."""
+    memo: dict[int, Any] = {}
+
+    def copied(item: Any) -> Any:
+        if isinstance(item, _SCALARS):
+            return item
+        done = memo.get(id(item))
+        if done is not None:
+            return done
+        if isinstance(item, dict):
+            done = memo[id(item)] = {}
+            for key, child in item.items():
+                done[key] = copied(child)
+        elif isinstance(item, list):
+            done = memo[id(item)] = []
+            done += [copied(child) for child in item]
+        else:
+            done = memo[id(item)] = copy.deepcopy(item)
+        return done
+
+    return copied(value)
+
+
 def _models_input(
     document: Document, hoisted: Sequence[HoistedSchema]
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -214,7 +244,7 @@ def _models_input(
     """
     data = document.data
     components = data.get("components")
-    components = copy.deepcopy(components) if isinstance(components, dict) else {}
+    components = _copied(components) if isinstance(components, dict) else {}
     schemas = components.get("schemas")
     if not isinstance(schemas, dict):
         if schemas is not None:
@@ -231,7 +261,7 @@ def _models_input(
     for item in hoisted:
         ok, schema = document.get(item.location)
         if ok and isinstance(schema, dict):
-            schema = copy.deepcopy(schema)
+            schema = _copied(schema)
             _sanitise(document, schema, item.location)
             schemas[item.name] = schema
             locations[item.name] = item.location
@@ -272,18 +302,21 @@ def _ascii_schema_names(
     }
 
     def rewrite(value: Any) -> None:
-        if isinstance(value, dict):
-            ref = value.get("$ref")
+        # Every object and array under ``value``, by a stack (each rewrite stands alone).
+        stack = [value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack += node
+            if not isinstance(node, dict):
+                continue
+            ref = node.get("$ref")
             if isinstance(ref, str):
                 head, slash, rest = ref.partition("/components/schemas/")
                 key = f"#/components/schemas/{rest.split('/')[0]}" if slash and head == "#" else ""
                 if key in refs:
-                    value["$ref"] = refs[key] + ref[len(key) :]
-            for child in value.values():
-                rewrite(child)
-        elif isinstance(value, list):
-            for child in value:
-                rewrite(child)
+                    node["$ref"] = refs[key] + ref[len(key) :]
+            stack += node.values()
 
     renamed = {fresh.get(name, name): schema for name, schema in schemas.items()}
     for old, new in fresh.items():
