@@ -425,6 +425,10 @@ _BARE_NAME = re.compile(r"(?:list|dict)(?<![\w.]list)(?<![\w.]dict)(?![\w\[])")
 
 
 def _mentions_none(node: ast.expr) -> bool:
+    # `X | None` (most optional fields) is seen without walking the annotation.
+    right = node.right if isinstance(node, ast.BinOp) else None
+    if isinstance(right, ast.Constant) and right.value is None:
+        return True
     return any(
         (isinstance(sub, ast.Constant) and sub.value is None)
         or (isinstance(sub, ast.Name) and sub.id in ("Any", "None"))

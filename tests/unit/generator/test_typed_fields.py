@@ -1,6 +1,7 @@
 """The bare-collection pass of the models stage: ``list``/``dict`` written without items become
 ``list[Any]``/``dict[str, Any]`` wherever a class uses them (bases, annotations, inside
-``Annotated``), and nothing else changes; the pass reads only classes whose text has the word."""
+``Annotated``), and nothing else changes; the pass reads only classes whose text has the word.
+A field whose default is None admits None in its annotation (unless it already does)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,29 @@ def test_bare_collections_get_their_items_typed() -> None:
 def test_a_module_without_bare_collections_is_returned_as_is() -> None:
     text = 'class A(BaseModel):\n    a: Annotated[list[int], Field(description="a list")] = []\n'
     assert _typed_fields(text) is text
+
+
+def test_a_field_defaulting_to_none_admits_none() -> None:
+    text = textwrap.dedent(
+        """\
+        from __future__ import annotations
+
+        from typing import Any
+
+
+        class Optional(BaseModel):
+            a: str = None
+            b: int | None = None
+            c: Annotated[str, Field(description="c")] = None
+            d: Any = None
+            e: None | int = None
+            f: list[int | None] = None
+        """
+    )
+    out = _typed_fields(text)
+    assert "    a: str | None = None\n" in out
+    assert "    b: int | None = None\n" in out
+    assert '    c: Annotated[str | None, Field(description="c")] = None\n' in out
+    assert "    d: Any = None\n" in out
+    assert "    e: None | int = None\n" in out
+    assert "    f: list[int | None] = None\n" in out
