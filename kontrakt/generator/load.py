@@ -71,6 +71,8 @@ class Document:
     authored: bool  # held to the house rules of specs/ (see `load`)
     source: str
     found: list[Diagnostic] = field(default_factory=list)
+    # What `report` has recorded, to drop repeats without searching the list (920 on GitHub's).
+    _reported: set[Diagnostic] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -85,7 +87,8 @@ class Document:
     ) -> None:
         """Record a finding about the place ``ptr`` (a JSON pointer without the leading ``#``)."""
         diagnostic = Diagnostic(self.spec.name, ptr, message, level, self.spec.line(ptr), check)
-        if diagnostic not in self.found:
+        if diagnostic not in self._reported:
+            self._reported.add(diagnostic)
             self.found.append(diagnostic)
 
     def get(self, ptr: str) -> tuple[bool, Any]:
