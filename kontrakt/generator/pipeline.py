@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kontrakt.diagnostics import Diagnostic, Level
-from kontrakt.generator.ir import Api
 from kontrakt.generator.load import Document, load, source_label
 from kontrakt.generator.render import (
     RenderedFile,
@@ -47,6 +46,7 @@ from kontrakt.specfile import find_documents
 
 if TYPE_CHECKING:
     from kontrakt.generator.cache import Cache
+    from kontrakt.generator.ir import Api
 
 __all__ = ["Built", "Outcome", "build", "build_all", "generate"]
 

@@ -15,9 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kontrakt.generator.ir import Api
-from kontrakt.generator.views import client_view, server_view
-
 __all__ = [
     "TEMPLATES",
     "RenderError",
@@ -32,6 +29,8 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 if TYPE_CHECKING:
     import jinja2
+
+    from kontrakt.generator.ir import Api
 
 
 class RenderError(Exception):
@@ -104,6 +103,9 @@ def render_package(api: Api, document_json: str | None = None) -> RenderedPackag
     ``document_json`` is the source document as JSON: shipped as ``openapi.json``, which the
     generated server serves at ``/openapi.json``.
     """
+    # Imported here, like jinja2: a run served from the cache renders no package.
+    from kontrakt.generator.views import client_view, server_view
+
     catalogue = api.error_catalogue
     context: dict[str, Any] = {
         "api": api,
