@@ -31,7 +31,6 @@ import ast
 import io
 import json
 import multiprocessing
-import os
 import re
 import tokenize
 from collections import Counter
@@ -290,20 +289,16 @@ def _worker(index: int) -> Output:
     return _part(document, parts[index], build)
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def build_in_parts(document: dict[str, Any], build: Builder, *, jobs: int | None = None) -> Output:
     """``build(document)``, in parts when the document's schemas are large (see `plan`)."""
     global _WORK
     parts = plan(document["components"]["schemas"])
     if len(parts) < 2:
         return build(document)
-    jobs = min(jobs or _cpus(), len(parts))
+    # Imported here: the pipeline imports (at call time) the models stage, which imports this.
+    from kontrakt.generator.pipeline import cpus
+
+    jobs = min(jobs or cpus(), len(parts))
     try:
         if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
             outputs = [_part(document, names, build) for names in parts]

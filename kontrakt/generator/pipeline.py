@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from kontrakt.generator.cache import Cache
     from kontrakt.generator.ir import Api
 
-__all__ = ["Built", "Outcome", "build", "build_all", "generate"]
+__all__ = ["Built", "Outcome", "build", "build_all", "cpus", "generate"]
 
 CHECK_NICENESS = 10  # how much lower a "check" task runs than "make" (see `_task`)
 
@@ -225,7 +225,7 @@ def _start_worker() -> None:
     gc.set_threshold(20_000, 10, 10)
 
 
-def _cpus() -> int:
+def cpus() -> int:
     """How many CPUs this process may run on (the default number of workers)."""
     try:
         return len(os.sched_getaffinity(0))  # the CPUs this process may run on, not the machine's
@@ -250,7 +250,7 @@ def build_all(paths: Sequence[Path], *, jobs: int | None = None) -> list[Built]:
     changes nothing, except that `Built.api` is left out (None) when built in workers. The largest
     tasks go first, which balances the workers.
     """
-    jobs = min(jobs or _cpus(), 2 * len(paths))
+    jobs = min(jobs or cpus(), 2 * len(paths))
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [build(path) for path in paths]
     split = len(paths) < jobs
