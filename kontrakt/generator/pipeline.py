@@ -410,11 +410,23 @@ def generate(
         if check:
             with tempfile.TemporaryDirectory(prefix="kontrakt-check-") as tmp:
                 staged = stage(
-                    packages, root_files, Path(tmp), formatted=formatted, root_formatted=ready
+                    packages,
+                    root_files,
+                    Path(tmp),
+                    formatted=formatted,
+                    root_formatted=ready,
+                    keep=cache is not None,
                 )
                 outcome.diff = compare(packages, Path(tmp), out)
         else:
-            staged = write(packages, root_files, out, formatted=formatted, root_formatted=ready)
+            staged = write(
+                packages,
+                root_files,
+                out,
+                formatted=formatted,
+                root_formatted=ready,
+                keep=cache is not None,
+            )
             outcome.written = True
     except (WriteError, RenderError) as exc:
         outcome.diagnostics.append(Diagnostic(str(out), "", str(exc), Level.ERROR, None, "write"))

@@ -103,6 +103,7 @@ def stage(
     *,
     formatted: Collection[str] = (),
     root_formatted: bool = False,
+    keep: bool = True,
 ) -> Staged:
     """Write and format everything under ``folder`` (packages by name, root files under _root).
 
@@ -119,6 +120,9 @@ def stage(
     if targets:
         _ruff(RUFF_FIX, targets)
         _ruff(RUFF_FORMAT, targets)
+
+    if not keep:  # nobody caches the result: do not read back what was just written
+        return Staged([], ())
 
     def read(base: Path, files: Sequence[RenderedFile]) -> tuple[RenderedFile, ...]:
         return tuple(RenderedFile(f.path, (base / f.path).read_text("utf-8")) for f in files)
@@ -157,14 +161,20 @@ def write(
     *,
     formatted: Collection[str] = (),
     root_formatted: bool = False,
+    keep: bool = True,
 ) -> Staged:
     """Replace the packages (and root files) in ``out``, all or nothing; returns what `stage`
-    formatted."""
+    formatted (nothing without ``keep``)."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-staging-", dir=out.parent))
     try:
         result = stage(
-            packages, root_files, staging, formatted=formatted, root_formatted=root_formatted
+            packages,
+            root_files,
+            staging,
+            formatted=formatted,
+            root_formatted=root_formatted,
+            keep=keep,
         )
         _swap(packages, staging, out)
         for item in root_files:
