@@ -39,6 +39,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from kontrakt.stackroom import with_room
+
 __all__ = ["PART_BYTES", "Caught", "Output", "build_in_parts", "merge", "plan"]
 
 PART_BYTES = 1_500_000  # about this much schema JSON per part
@@ -286,7 +288,7 @@ def _part(document: dict[str, Any], names: Sequence[str], build: Builder) -> Out
 def _worker(index: int) -> Output:
     assert _WORK is not None
     document, parts, build = _WORK
-    return _part(document, parts[index], build)
+    return with_room(_part, document, parts[index], build)
 
 
 def build_in_parts(document: dict[str, Any], build: Builder, *, jobs: int | None = None) -> Output:
@@ -294,21 +296,21 @@ def build_in_parts(document: dict[str, Any], build: Builder, *, jobs: int | None
     global _WORK
     parts = plan(document["components"]["schemas"])
     if len(parts) < 2:
-        return build(document)
+        return with_room(build, document)
     # Imported here: the pipeline imports (at call time) the models stage, which imports this.
     from kontrakt.generator.pipeline import cpus
 
     jobs = min(jobs or cpus(), len(parts))
     try:
         if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            outputs = [_part(document, names, build) for names in parts]
+            outputs = [with_room(_part, document, names, build) for names in parts]
         else:
             _WORK = (document, parts, build)
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs, mp_context=context) as pool:
                 outputs = list(pool.map(_worker, range(len(parts))))
     except Exception:  # a part failed: the whole input decides (and reports) what is wrong
-        return build(document)
+        return with_room(build, document)
     finally:
         _WORK = None
-    return merge(outputs) or build(document)
+    return merge(outputs) or with_room(build, document)
