@@ -39,10 +39,11 @@ from typing import Any
 from kontrakt.diagnostics import Level, escape
 from kontrakt.generator import syntax
 from kontrakt.generator.ir import HoistedSchema, ModelClass, ModelsModule
-from kontrakt.generator.load import Document
+from kontrakt.generator.load import Document, unescape
 from kontrakt.generator.naming import pascal_name, snake_name, unique
 from kontrakt.generator.parse import checked_default
 from kontrakt.generator.partition import Caught, Output, build_in_parts
+from kontrakt.generator.sharing import share_identical
 
 __all__ = ["ModelsError", "build_models", "models_header"]
 
@@ -236,11 +237,12 @@ def _copied(value: Any) -> Any:
 
 def _models_input(
     document: Document, hoisted: Sequence[HoistedSchema]
-) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str], dict[str, list[str]]]:
     """The trimmed, prepared document for datamodel-code-generator.
 
-    Also returns, for each schema name that is not the document's own (hoisted or renamed), the
-    place it comes from; and the field aliases that keep Python field names ASCII.
+    Also returns, for each schema name that is not the document's own (hoisted, renamed or
+    shared), the place it comes from; the field aliases that keep Python field names ASCII; and
+    for each shared schema (`generator.sharing`) every place it stands for.
     """
     data = document.data
     components = data.get("components")
@@ -266,11 +268,16 @@ def _models_input(
             schemas[item.name] = schema
             locations[item.name] = item.location
     schemas = _ascii_schema_names(schemas, locations, components, document)
+    schemas, places = share_identical(
+        schemas, lambda pointer: _real_pointer(f"#{pointer}", locations)[1:]
+    )
+    for name, found in places.items():
+        locations.setdefault(name, found[0])
     components["schemas"] = schemas
     aliases = _ascii_names_inside(schemas)
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
     trimmed = {"openapi": document.openapi, "info": info, "paths": {}, "components": components}
-    return trimmed, locations, aliases
+    return trimmed, locations, aliases, places
 
 
 def _ascii_schema_names(
@@ -787,7 +794,7 @@ def _datamodel(header: str, aliases: dict[str, str], trimmed: dict[str, Any]) ->
 def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> ModelsModule:
     """The models module of ``document``; raises `ModelsError` when datamodel-code-generator fails."""
     header = models_header(document.source)
-    trimmed, locations, aliases = _models_input(document, hoisted)
+    trimmed, locations, aliases, places = _models_input(document, hoisted)
     if not trimmed["components"]["schemas"]:
         return ModelsModule(_empty_module(header), ())
 
@@ -803,6 +810,10 @@ def build_models(document: Document, hoisted: Sequence[HoistedSchema]) -> Models
             pointer = _real_pointer(ref, locations)
             classes.append(ModelClass(name, pointer))
             by_name.setdefault(name, pointer)
+            # A shared schema's class is also the class of every other place it stands for.
+            head, _, rest = ref.removeprefix("#/components/schemas/").partition("/")
+            for other in places.get(unescape(head), [])[1:]:
+                classes.append(ModelClass(name, f"#{other}" + (f"/{rest}" if rest else "")))
             for item in entry.get("fields") or []:
                 if isinstance(item.get("name"), str) and isinstance(item.get("alias"), str):
                     fields.setdefault((name, item["name"]), item["alias"])
