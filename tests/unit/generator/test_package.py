@@ -29,6 +29,7 @@ def test_public_names() -> None:
         "partition",
         "pipeline",
         "render",
+        "sharing",
         "syntax",
         "unions",
         "validate",
