@@ -122,9 +122,17 @@ def _check(path: Path) -> _Checked:
     return _Checked(True, validate(document), document)
 
 
+# Documents larger than this are written to openapi.json without indentation: json's indenting
+# encoder is written in Python, the compact one in C (GitHub's 13 MB description: 0.4 s -> 0.1 s).
+COMPACT_JSON_BYTES = 1_000_000
+
+
 def _document_json(document: Document) -> str:
-    """The source document as JSON text (YAML dates and other scalars as strings)."""
-    text = json.dumps(document.data, ensure_ascii=False, indent=1, default=str)
+    """The source document as JSON text (YAML dates and other scalars as strings); indented,
+    unless its compact form is larger than `COMPACT_JSON_BYTES`."""
+    text = json.dumps(document.data, ensure_ascii=False, default=str)
+    if len(text) <= COMPACT_JSON_BYTES:
+        text = json.dumps(document.data, ensure_ascii=False, indent=1, default=str)
     return text + "\n"
 
 

@@ -3,6 +3,7 @@ byte-identical), deterministic (two runs, identical trees), --check diffs, and t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -258,3 +259,16 @@ def test_cli_swagger_2_exits_1_with_the_conversion_hint(tmp_path: Path) -> None:
     assert "Swagger 2.0" in result.output and "swagger2openapi" in result.output
     assert "nothing was written" in result.output
     assert not out.exists()
+
+
+def test_a_large_document_is_written_to_openapi_json_compact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(SPECS[:1], tmp_path / "indented")
+    monkeypatch.setattr(kontrakt.generator.pipeline, "COMPACT_JSON_BYTES", 100)
+    generate(SPECS[:1], tmp_path / "compact")
+    [indented] = (tmp_path / "indented").glob("*/openapi.json")
+    [compact] = (tmp_path / "compact").glob("*/openapi.json")
+    assert indented.read_text(encoding="utf-8").count("\n") > 100
+    assert compact.read_text(encoding="utf-8").count("\n") == 1
+    assert json.loads(compact.read_bytes()) == json.loads(indented.read_bytes())
