@@ -13,7 +13,10 @@ written out inline points to that component. What belongs to the place rather th
 stays at the place, beside the ``$ref`` (its description, default, nullability, read/write-only,
 deprecation and examples); with those kept, the library types and validates each field exactly as
 it did with the copy inline. The tests check that by comparing the JSON schema of every component
-class built both ways; only field titles (metadata) can differ.
+class built both ways; only field titles (metadata) can differ. Where they differ otherwise, the
+shared build is the one that follows the document: inline, the library merges same-named copies
+that render alike and then loses what only one of them said (`nullable` on array items, a default
+carried from one `Target` enum to another; three of GitHub's request bodies).
 
 Only plain shapes are shared: nothing with a ``$ref``, a composition (allOf/oneOf/anyOf/not/if),
 a type list or a null enum member, whose meaning at a ``$ref`` the library could read otherwise;
