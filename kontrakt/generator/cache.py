@@ -60,6 +60,7 @@ LIBRARIES = (
     "pydantic",
     "openapi-spec-validator",
     "openapi-schema-validator",
+    "jsonschema-rs",  # openapi-spec-validator's faster backend, used when installed
     "jsonschema",
     "jsonschema-path",
     "referencing",
