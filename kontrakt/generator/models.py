@@ -269,7 +269,9 @@ def _models_input(
             locations[item.name] = item.location
     schemas = _ascii_schema_names(schemas, locations, components, document)
     schemas, places = share_identical(
-        schemas, lambda pointer: _real_pointer(f"#{pointer}", locations)[1:]
+        schemas,
+        lambda pointer: _real_pointer(f"#{pointer}", locations)[1:],
+        own={name for name in schemas if name not in locations},
     )
     for name, found in places.items():
         locations.setdefault(name, found[0])

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from kontrakt.diagnostics import escape
@@ -159,11 +159,13 @@ def _merged(schemas: dict[str, Any]) -> set[str]:
 
 
 def share_identical(
-    schemas: dict[str, Any], real: Callable[[str], str]
+    schemas: dict[str, Any], real: Callable[[str], str], *, own: Container[str] | None = None
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """``schemas`` with repeated inline shapes moved to shared components (see the module).
 
-    ``real`` maps a pointer into the models input to the place in the document. Returns the new
+    ``real`` maps a pointer into the models input to the place in the document; ``own`` names the
+    schemas that are the document's components (default: all), the only ones an inline copy may
+    point to (a hoisted request body's class should not type a property elsewhere). Returns the new
     schemas (the originals first, in their order, then the shared ones) and, for each shared
     component, the places in the document it stands for, first the one it was taken from.
     """
@@ -188,6 +190,8 @@ def share_identical(
     # place) is that shape's class already: every copy points to it.
     existing: dict[str, str] = {}
     for name, schema in schemas.items():
+        if own is not None and name not in own:
+            continue
         if _sharable(schema) and USE_SITE.isdisjoint(schema) and name not in merged:
             existing.setdefault(_key(schema), name)
     repeated = [key for key, n in counts.items() if n > 1 and key not in existing]

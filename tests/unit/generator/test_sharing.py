@@ -224,7 +224,7 @@ def _classes(path: Path, share: bool, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """Each component's class, as JSON schema with every reference inlined and no titles."""
     with monkeypatch.context() as patch:
         if not share:
-            patch.setattr(models, "share_identical", lambda schemas, real: (schemas, {}))
+            patch.setattr(models, "share_identical", lambda schemas, real, own: (schemas, {}))
         document, _ = load(path)
         assert document is not None
         built = models.build_models(document, plan_hoisting(document))
@@ -396,3 +396,12 @@ def test_any_document_is_typed_as_with_its_copies_inline(document: dict[str, Any
     # (In 96 of the 100 documents the shared build has fewer classes.)
     assert with_sharing.pop("classes") <= inline.pop("classes")
     assert with_sharing == inline
+
+
+def test_only_the_documents_own_components_are_pointed_to() -> None:
+    schemas = {
+        "GetUserResponse200": _user(),  # a hoisted response body, not a component
+        "Repo": {"type": "object", "properties": {"owner": _user()}},
+    }
+    shared, places = share_identical(schemas, lambda pointer: pointer, own={"Repo"})
+    assert shared == schemas and places == {}
