@@ -29,7 +29,6 @@ from kontrakt.conformance.verify import verify_command
 from kontrakt.diff.command import diff_command
 from kontrakt.generator.command import AllowOutsideRefs, AllowRemoteRefs, generate_command
 from kontrakt.sandbox.command import serve_command
-from kontrakt.stackroom import with_room
 from kontrakt.terminal import disable_color, use_color_env
 
 __all__ = ["EXAMPLES", "app"]
@@ -316,9 +315,7 @@ def main() -> None:
     import sys
 
     try:
-        # With room on the frame stack: the heavy commands recurse through schema graphs
-        # (`kontrakt.stackroom`).
-        with_room(app)
+        app()
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top not in EXTRAS:

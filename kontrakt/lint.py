@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kontrakt.diagnostics import Diagnostic, Level, escape, pointer
 from kontrakt.specfile import SpecFile, SpecLoadError, read_spec
+from kontrakt.stackroom import with_room
 
 if TYPE_CHECKING:
     import jsonschema
@@ -305,7 +306,10 @@ class _Linter:
         try:
             base = self.spec.path.resolve().as_uri()
             validator_class = validator_for(version, self._operation_ticker())
-            for error in validator_class(self.data, base_uri=base).iter_errors():
+            # Walked with room on the frame stack: the validator recurses through the whole
+            # document (`kontrakt.stackroom`).
+            walk = validator_class(self.data, base_uri=base).iter_errors()
+            for error in with_room(list, walk):
                 parts = tuple(str(p) for p in error.absolute_path)
                 self.report(parts, f"invalid OpenAPI: {error.message.splitlines()[0]}", "openapi")
         except referencing.exceptions.Unresolvable as exc:

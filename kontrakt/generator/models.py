@@ -44,6 +44,7 @@ from kontrakt.generator.naming import pascal_name, snake_name, unique
 from kontrakt.generator.parse import checked_default
 from kontrakt.generator.partition import Caught, Output, build_in_parts
 from kontrakt.generator.sharing import share_identical
+from kontrakt.stackroom import with_room
 
 __all__ = ["ModelsError", "build_models", "models_header"]
 
@@ -758,7 +759,10 @@ def _datamodel(header: str, aliases: dict[str, str], trimmed: dict[str, Any]) ->
         warnings.simplefilter("always")
         metadata = Path(tmp) / "models.json"
         try:
-            source = generate(
+            # With room on the frame stack: the library recurses through the schema graph and
+            # would otherwise keep crossing a frame-stack chunk boundary (`kontrakt.stackroom`).
+            source = with_room(
+                generate,
                 text,
                 input_file_type=InputFileType.OpenAPI,
                 openapi_scopes=[OpenAPIScope.Schemas],

@@ -41,8 +41,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kontrakt.stackroom import with_room
-
 __all__ = ["PART_BYTES", "Caught", "Output", "build_in_parts", "merge", "plan"]
 
 PART_BYTES = 900_000  # about this much schema JSON per part (GitHub's description: 2 parts)
@@ -295,7 +293,7 @@ def _worker(index: int) -> Output:
     # objects; with the default threshold the cyclic collector takes about a tenth of its time).
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
-    return with_room(_part, document, parts[index], build)
+    return _part(document, parts[index], build)
 
 
 def build_in_parts(document: dict[str, Any], build: Builder, *, jobs: int | None = None) -> Output:
@@ -303,21 +301,21 @@ def build_in_parts(document: dict[str, Any], build: Builder, *, jobs: int | None
     global _WORK
     parts = plan(document["components"]["schemas"])
     if len(parts) < 2:
-        return with_room(build, document)
+        return build(document)
     # Imported here: the pipeline imports (at call time) the models stage, which imports this.
     from kontrakt.generator.pipeline import cpus
 
     jobs = min(jobs or cpus(), len(parts))
     try:
         if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            outputs = [with_room(_part, document, names, build) for names in parts]
+            outputs = [_part(document, names, build) for names in parts]
         else:
             _WORK = (document, parts, build)
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs, mp_context=context) as pool:
                 outputs = list(pool.map(_worker, range(len(parts))))
     except Exception:  # a part failed: the whole input decides (and reports) what is wrong
-        return with_room(build, document)
+        return build(document)
     finally:
         _WORK = None
-    return merge(outputs) or with_room(build, document)
+    return merge(outputs) or build(document)

@@ -43,7 +43,6 @@ from kontrakt.generator.write import (
     write,
 )
 from kontrakt.specfile import find_documents
-from kontrakt.stackroom import with_room
 
 if TYPE_CHECKING:
     from kontrakt.generator.cache import Cache
@@ -201,13 +200,8 @@ class _Raised:
 
 
 def _task(task: tuple[str, Path]) -> Built | _Checked | _Made | _Raised | None:
-    """Run one task in a worker, with room on the frame stack (`kontrakt.stackroom`)."""
-    return with_room(_run_task, task)
-
-
-def _run_task(task: tuple[str, Path]) -> Built | _Checked | _Made | _Raised | None:
-    """One task; what goes back to the parent is kept small (no document, no IR, which
-    `generate` does not need)."""
+    """Run one task in a worker; what goes back to the parent is kept small (no document, no IR,
+    which `generate` does not need)."""
     kind, path = task
     if kind == "build":
         built = build(path)
@@ -266,7 +260,7 @@ def build_all(paths: Sequence[Path], *, jobs: int | None = None) -> list[Built]:
     """
     jobs = min(jobs or cpus(), 2 * len(paths))
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [with_room(build, path) for path in paths]
+        return [build(path) for path in paths]
     split = len(paths) < jobs
     kinds = ("make", "check") if split else ("build",)
     # "make" costs about twice what "check" does (datamodel-code-generator against the validator).

@@ -35,6 +35,7 @@ from collections.abc import Callable, Container
 from typing import Any
 
 from kontrakt.diagnostics import escape
+from kontrakt.generator.load import unescape
 from kontrakt.generator.naming import pascal_name, unique
 
 __all__ = ["USE_SITE", "share_identical"]
@@ -153,7 +154,7 @@ def _merged(schemas: dict[str, Any]) -> set[str]:
                 ref = member.get("$ref") if isinstance(member, dict) else None
                 if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
                     name = ref.removeprefix("#/components/schemas/").split("/")[0]
-                    found.add(name.replace("~1", "/").replace("~0", "~"))
+                    found.add(unescape(name))
             stack += node.values()
     return found
 
@@ -235,5 +236,5 @@ def _site_of(pointer: str) -> str | None:
     """The property name when ``pointer`` ends at a property's schema, else None."""
     head, _, last = pointer.rpartition("/")
     if head.endswith("/properties"):
-        return last.replace("~1", "/").replace("~0", "~")
+        return unescape(last)
     return None
